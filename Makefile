@@ -1,0 +1,79 @@
+# The two commands: `make run` and `make test`. Everything else is a step they share.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+BIN    := $(VENV)/bin
+MODEL  := models/ecrin.tar.gz
+SPACY  := models/spacy/en_ecrin/meta.json
+STAMP  := $(VENV)/.installed
+
+# Nothing leaves this machine at run or test time.
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export HF_HUB_OFFLINE := 1
+
+TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml data/faq/*.yml)
+
+.PHONY: help run test setup db train eval validate lint shell clean
+
+help:
+	@echo "make run    set up and start the assistant (web chat, REST, action server)"
+	@echo "make test   set up and run every test"
+	@echo "make train  train the model if training data or config changed"
+	@echo "make eval   accuracy on the held-out split, against a TF-IDF baseline"
+	@echo "make shell  talk to the assistant in the terminal"
+	@echo "make lint   ruff"
+
+run: setup $(MODEL)
+	$(BIN)/bot run
+
+test: setup $(MODEL)
+	$(BIN)/ruff check bot actions tests
+	$(BIN)/pytest
+
+setup: $(STAMP) db $(SPACY)
+
+# The venv, the locked dependencies (hash-checked) and the project itself.
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || { py=$$(scripts/find-python310) && echo "Creating $(VENV) with $$py" && "$$py" -m venv $(VENV); }
+	@echo "Installing locked dependencies (log: $(VENV)/install.log)…"
+	@$(BIN)/python -m pip install --require-hashes --no-deps -r requirements.lock > $(VENV)/install.log 2>&1 \
+	  || { tail -30 $(VENV)/install.log; exit 1; }
+	@$(BIN)/python -m pip install --no-deps --no-build-isolation -e . >> $(VENV)/install.log 2>&1 \
+	  || { tail -30 $(VENV)/install.log; exit 1; }
+	@touch $@
+
+# Idempotent: migrations to head, seeds upserted.
+db: $(STAMP)
+	@$(BIN)/bot db upgrade
+	@$(BIN)/bot db seed
+
+$(SPACY): $(STAMP) data/db/countries.yml data/db/partners.yml bot/nlp.py bot/countries.py
+	$(BIN)/bot nlp build
+
+# Retrains only when training data or config changed (make compares file times; Rasa's
+# own cache in .rasa/ then skips the components whose inputs did not change).
+train: setup $(MODEL)
+
+$(MODEL): $(TRAINING_DATA) $(SPACY) | $(STAMP)
+	$(BIN)/rasa train --fixed-model-name ecrin --out models
+
+eval: setup $(MODEL)
+	$(BIN)/bot eval
+
+validate: setup
+	$(BIN)/rasa data validate
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot actions tests
+	$(BIN)/ruff format --check bot actions tests
+
+shell: setup $(MODEL)
+	@$(BIN)/rasa run actions --actions actions --port $${ACTIONS_PORT:-5055} > /dev/null 2>&1 & \
+	  trap "kill $$! 2>/dev/null" EXIT; $(BIN)/rasa shell --model $(MODEL)
+
+clean:
+	rm -rf models/*.tar.gz models/spacy .rasa .pytest_cache

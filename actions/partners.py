@@ -1,0 +1,62 @@
+"""Whom to contact in a country: the partner form and its answer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import partners
+from bot.countries import gazetteer
+from bot.db import session_scope
+
+logger = logging.getLogger(__name__)
+
+
+class ValidatePartnerForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_partner_form"
+
+    def validate_country(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        country = gazetteer().resolve(slot_value) or gazetteer().find_in(
+            tracker.latest_message.get("text")
+        )
+        if country is None:
+            dispatcher.utter_message(
+                text=f'Sorry, I don\'t recognise "{slot_value}" as a country. '
+                'Please tell me the country\'s name, for example "Ireland".'
+            )
+            return {"country": None}
+        return {"country": country.name}
+
+
+class ActionFindPartner(Action):
+    def name(self) -> str:
+        return "action_find_partner"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        country = gazetteer().resolve(tracker.get_slot("country"))
+        if country is None:
+            dispatcher.utter_message(response="utter_ask_country")
+            return []
+        try:
+            with session_scope() as session:
+                text = partners.answer(partners.lookup(session, country))
+        except SQLAlchemyError:
+            logger.exception("Partner look-up failed for %s", country.iso)
+            dispatcher.utter_message(response="utter_lookup_unavailable")
+            return []
+        dispatcher.utter_message(text=text)
+        return []

@@ -1,0 +1,1 @@
+"""Rasa input channels: validated REST, the web chat page, Telegram."""

@@ -1,0 +1,158 @@
+"""`bot eval`: how well the trained model answers questions it was never trained on.
+
+Scores the held-out split in `tests/nlu/` three ways:
+
+* intent accuracy — the top-level intent (`faq_trials`, `ask_partner`, …);
+* answer accuracy and macro F1 — what the user would actually see: for FAQ questions the
+  topic the ResponseSelector retrieved (`faq_trials/placebo`), otherwise the intent;
+* the same split scored by a TF-IDF nearest-example baseline trained on `data/nlu/`, so we
+  see what the Rasa pipeline adds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import f1_score
+from sklearn.pipeline import FeatureUnion
+
+from bot.settings import PROJECT_ROOT
+
+TRAIN_DIR = PROJECT_ROOT / "data" / "nlu"
+TEST_DIR = PROJECT_ROOT / "tests" / "nlu"
+MODEL = PROJECT_ROOT / "models" / "ecrin.tar.gz"
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str  # "faq_trials/placebo" or "ask_partner"
+
+    @property
+    def intent(self) -> str:
+        return self.label.split("/")[0]
+
+
+def load_examples(directory: Path) -> list[Example]:
+    found = []
+    for path in sorted(directory.glob("*.yml")):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+            for line in item["examples"].splitlines():
+                if line.strip():
+                    found.append(Example(line.strip()[2:].strip(), item["intent"]))
+    return found
+
+
+def answer_label(parse: dict) -> str:
+    """What the user would see: the retrieved topic for FAQ intents, else the intent."""
+    intent = parse["intent"]["name"]
+    selectors = parse.get("response_selector") or {}
+    if intent.startswith("faq_"):
+        selector = selectors.get(intent) or selectors.get("default")
+        if selector:
+            return selector["response"]["intent_response_key"] or intent
+    return intent
+
+
+async def _parse_all(model: Path, texts: list[str]) -> list[dict]:
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    # One debug line per parsed message would bury the report.
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    agent = Agent.load(str(model))
+    return [await agent.parse_message(text) for text in texts]
+
+
+def predict_with_model(model: Path, texts: list[str]) -> list[str]:
+    return [answer_label(p) for p in asyncio.run(_parse_all(model, texts))]
+
+
+def predict_with_baseline(train: list[Example], texts: list[str]) -> list[str]:
+    """Label of the most similar training example (word + character TF-IDF, cosine)."""
+    features = FeatureUnion(
+        [
+            ("words", TfidfVectorizer(sublinear_tf=True)),
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)),
+        ]
+    )
+    train_matrix = features.fit_transform([e.text.lower() for e in train])
+    similarities = features.transform([t.lower() for t in texts]) @ train_matrix.T
+    best = similarities.toarray().argmax(axis=1)
+    return [train[i].label for i in best]
+
+
+@dataclass
+class Scores:
+    intent_accuracy: float
+    answer_accuracy: float
+    faq_accuracy: float
+    macro_f1: float
+    worst: list[tuple[str, float, list[tuple[str, int]]]]
+
+
+def score(gold: list[Example], predicted: list[str], worst: int = 8) -> Scores:
+    labels = [e.label for e in gold]
+    intents_ok = [e.intent == p.split("/")[0] for e, p in zip(gold, predicted, strict=False)]
+    answers_ok = [e.label == p for e, p in zip(gold, predicted, strict=False)]
+    faq_ok = [ok for e, ok in zip(gold, answers_ok, strict=False) if e.intent.startswith("faq_")]
+    per_label = f1_score(
+        labels, predicted, labels=sorted(set(labels)), average=None, zero_division=0
+    )
+    confusions: dict[str, Counter] = {}
+    for e, p in zip(gold, predicted, strict=False):
+        if e.label != p:
+            confusions.setdefault(e.label, Counter())[p] += 1
+    ranked = sorted(zip(sorted(set(labels)), per_label, strict=False), key=lambda pair: pair[1])
+    return Scores(
+        intent_accuracy=sum(intents_ok) / len(gold),
+        answer_accuracy=sum(answers_ok) / len(gold),
+        faq_accuracy=sum(faq_ok) / max(1, len(faq_ok)),
+        macro_f1=float(per_label.mean()),
+        worst=[
+            (label, float(f1), confusions.get(label, Counter()).most_common(3))
+            for label, f1 in ranked[:worst]
+            if f1 < 1.0
+        ],
+    )
+
+
+def format_report(name: str, scores: Scores) -> str:
+    lines = [
+        f"{name}",
+        f"  intent accuracy            {scores.intent_accuracy:.3f}",
+        f"  answer accuracy            {scores.answer_accuracy:.3f}",
+        f"  response selection (FAQ)   {scores.faq_accuracy:.3f}",
+        f"  macro F1 (answers)         {scores.macro_f1:.3f}",
+    ]
+    if scores.worst:
+        lines.append("  worst topics (F1, confused with):")
+        for label, f1, confused in scores.worst:
+            mixed = ", ".join(f"{other} x{n}" for other, n in confused) or "-"
+            lines.append(f"    {f1:.2f}  {label:<45} {mixed}")
+    return "\n".join(lines)
+
+
+def evaluate(model: Path = MODEL) -> str:
+    train, test = load_examples(TRAIN_DIR), load_examples(TEST_DIR)
+    texts = [e.text for e in test]
+    header = (
+        f"Held-out split: {len(test)} examples, {len({e.label for e in test})} labels "
+        f"(tests/nlu/); training: {len(train)} examples (data/nlu/)."
+    )
+    rasa_report = format_report(
+        f"Rasa model {model.name}", score(test, predict_with_model(model, texts))
+    )
+    base_report = format_report(
+        "TF-IDF nearest-example baseline", score(test, predict_with_baseline(train, texts))
+    )
+    return "\n\n".join([header, rasa_report, base_report])

@@ -1,0 +1,99 @@
+"""Build the project's own spaCy pipeline, used by Rasa's SpacyNLP component.
+
+Nothing is downloaded: the pipeline starts from spaCy's blank English tokenizer, adds a lookup
+lemmatizer whose tables ship in the spacy-lookups-data package, and an EntityRuler that knows
+every country, city and partner organisation the assistant can answer about. Rebuild it
+(`bot nlp build`) when the seed data changes; `make train` does so when it is out of date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import spacy
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.countries import AMBIGUOUS_CODES, Gazetteer, fold, gazetteer
+from bot.settings import PROJECT_ROOT
+
+PIPELINE_DIR = PROJECT_ROOT / "models" / "spacy" / "en_ecrin"
+
+COUNTRY, CITY, ORGANISATION = "country", "city", "organisation"
+
+
+def _token_pattern(nlp: spacy.language.Language, phrase: str) -> list[dict[str, str]]:
+    return [{"LOWER": token.lower_} for token in nlp.make_doc(phrase)]
+
+
+def _phrase_patterns(nlp, label: str, phrases: Iterable[str], iso: str) -> list[dict]:
+    patterns, seen = [], set()
+    for phrase in phrases:
+        # Accent-free spellings too: people type "Kosice" and "Espana".
+        for variant in (phrase, fold(phrase)):
+            pattern = _token_pattern(nlp, variant)
+            key = (label, tuple(p["LOWER"] for p in pattern))
+            if pattern and key not in seen:
+                seen.add(key)
+                patterns.append({"label": label, "pattern": pattern, "id": iso})
+    return patterns
+
+
+def entity_patterns(
+    nlp: spacy.language.Language,
+    places: Gazetteer,
+    organisations: Iterable[tuple[str, str]] = (),
+    partner_cities: Iterable[tuple[str, str]] = (),
+) -> list[dict]:
+    """EntityRuler patterns for countries, cities and organisations (name, ISO code)."""
+    patterns: list[dict] = []
+    for country in places.countries.values():
+        patterns += _phrase_patterns(nlp, COUNTRY, country.names(), country.iso)
+        if country.iso not in AMBIGUOUS_CODES:
+            patterns.append(
+                {"label": COUNTRY, "pattern": [{"ORTH": country.iso}], "id": country.iso}
+            )
+    for city, iso in [*places.city_names(), *partner_cities]:
+        patterns += _phrase_patterns(nlp, CITY, [city], iso)
+    for name, iso in organisations:
+        patterns += _phrase_patterns(nlp, ORGANISATION, [name], iso)
+    return patterns
+
+
+def _database_entries() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(organisation names, partner cities) from the database, empty if it is unreachable."""
+    from bot.db import session_scope
+    from bot.partners import list_partners
+
+    try:
+        with session_scope() as session:
+            partners = list_partners(session)
+            organisations = [
+                (name, p.country) for p in partners for name in (p.acronym, p.name) if name
+            ]
+            cities = [(p.city, p.country) for p in partners if p.city]
+    except SQLAlchemyError:
+        return [], []
+    return organisations, cities
+
+
+def build_pipeline(
+    organisations: Iterable[tuple[str, str]] = (),
+    partner_cities: Iterable[tuple[str, str]] = (),
+) -> spacy.language.Language:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": None})
+    nlp.initialize()  # loads the lemma tables from spacy-lookups-data (installed, offline)
+    ruler.add_patterns(entity_patterns(nlp, gazetteer(), organisations, partner_cities))
+    nlp.meta["name"] = "en_ecrin"
+    nlp.meta["description"] = "Blank English + lookup lemmatizer + ECRIN place/partner ruler"
+    return nlp
+
+
+def build(output: Path = PIPELINE_DIR, use_database: bool = True) -> Path:
+    organisations, cities = _database_entries() if use_database else ([], [])
+    nlp = build_pipeline(organisations, cities)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(output)
+    return output

@@ -1,0 +1,88 @@
+""" "Did you mean …?" suggestions when the assistant is unsure what the user asked.
+
+Titles are readable questions, never intent names: FAQ topics take theirs from
+`data/faq/titles.yml`, other intents from `INTENT_TITLES`. A picked FAQ topic comes back as
+`/faq_pick{"faq_key": "faq_trials/placebo"}`, so the answer does not depend on classifying
+the title text again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.settings import PROJECT_ROOT
+
+TITLES_FILE = PROJECT_ROOT / "data" / "faq" / "titles.yml"
+FAQ_PREFIX = "faq_"
+MAX_SUGGESTIONS = 3
+# Below this, a candidate is noise rather than a plausible reading of the question.
+MIN_CONFIDENCE = 0.05
+
+INTENT_TITLES = {
+    "ask_partner": "Whom can I contact in my country?",
+    "ask_events": "What events are coming up?",
+    "handoff": "I'd like to talk to a person",
+    "capabilities": "What can you help me with?",
+    "bot_identity": "Who are you?",
+}
+
+SOMETHING_ELSE = {"title": "Something else", "payload": "/out_of_scope"}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    title: str
+    payload: str
+
+    def as_button(self) -> dict[str, str]:
+        return {"title": self.title, "payload": self.payload}
+
+
+@lru_cache(maxsize=1)
+def faq_titles(path: Path = TITLES_FILE) -> dict[str, str]:
+    """Response key ("faq_trials/placebo") -> readable question."""
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+
+def faq_payload(faq_key: str) -> str:
+    return "/faq_pick" + json.dumps({"faq_key": faq_key}, separators=(",", ":"))
+
+
+def _faq_candidates(parse_data: dict[str, Any], intent: str) -> list[tuple[str, float]]:
+    selectors = parse_data.get("response_selector") or {}
+    selector = selectors.get(intent) or selectors.get("default") or {}
+    ranking = selector.get("ranking") or []
+    return [
+        (entry["intent_response_key"], float(entry.get("confidence", 0.0)))
+        for entry in ranking
+        if str(entry.get("intent_response_key", "")).startswith(f"{intent}/")
+    ]
+
+
+def suggest(parse_data: dict[str, Any], titles: dict[str, str] | None = None) -> list[Suggestion]:
+    """Up to three readable readings of an unclear message, most likely first."""
+    titles = faq_titles() if titles is None else titles
+    suggestions: list[Suggestion] = []
+    seen: set[str] = set()
+
+    def add(title: str | None, payload: str) -> None:
+        if title and payload not in seen and len(suggestions) < MAX_SUGGESTIONS:
+            seen.add(payload)
+            suggestions.append(Suggestion(title, payload))
+
+    for entry in parse_data.get("intent_ranking") or []:
+        intent, confidence = entry.get("name"), float(entry.get("confidence", 0.0))
+        if not intent or intent == "nlu_fallback" or confidence < MIN_CONFIDENCE:
+            continue
+        if intent.startswith(FAQ_PREFIX):
+            for faq_key, _ in _faq_candidates(parse_data, intent)[:2]:
+                add(titles.get(faq_key), faq_payload(faq_key))
+        else:
+            add(INTENT_TITLES.get(intent), f"/{intent}")
+    return suggestions

@@ -1,0 +1,142 @@
+"""The custom actions, run with rasa-sdk's own Tracker and CollectingDispatcher against a
+real seeded SQLite database (and an unreachable one, for the failure path)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.events import ActionFindEvents
+from actions.faq import ActionAnswerFaq, ActionDidYouMean
+from actions.partners import ActionFindPartner, ValidatePartnerForm
+from bot.suggestions import faq_payload
+
+
+def tracker(
+    text: str = "",
+    slots: dict[str, Any] | None = None,
+    entities: list[dict[str, Any]] | None = None,
+    parse_data: dict[str, Any] | None = None,
+) -> Tracker:
+    latest = {
+        "text": text,
+        "intent": {"name": "ask_partner", "confidence": 0.9},
+        "entities": entities or [],
+    }
+    latest.update(parse_data or {})
+    return Tracker(
+        sender_id="test",
+        slots=slots or {},
+        latest_message=latest,
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def run(action, t: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, t, {})
+    return dispatcher.messages, events
+
+
+def test_find_partner_answers_from_the_database(database_url: str) -> None:
+    messages, _ = run(ActionFindPartner(), tracker(slots={"country": "Germany"}))
+    assert len(messages) == 1
+    assert "KKS-Netzwerk" in messages[0]["text"]
+    assert messages[0]["text"].endswith("http://www.kks-netzwerk.de")
+
+
+def test_find_partner_accepts_a_city_in_the_slot(database_url: str) -> None:
+    messages, _ = run(ActionFindPartner(), tracker(slots={"country": "Dublin"}))
+    assert "NCTO" in messages[0]["text"]
+
+
+def test_find_partner_without_a_country_asks_for_one(database_url: str) -> None:
+    messages, _ = run(ActionFindPartner(), tracker(slots={"country": None}))
+    assert messages[0]["response"] == "utter_ask_country"
+
+
+def test_database_down_gives_a_polite_message_and_a_log_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Nothing listens on port 1: the connection is refused, as when the server is down.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    messages, events = run(ActionFindPartner(), tracker(slots={"country": "France"}))
+    assert [m["response"] for m in messages] == ["utter_lookup_unavailable"]
+    assert events == []
+    assert "Partner look-up failed for FR" in caplog.text
+
+    messages, _ = run(ActionFindEvents(), tracker())
+    assert messages[0]["response"] == "utter_lookup_unavailable"
+
+
+def test_form_validation_normalises_the_country() -> None:
+    dispatcher = CollectingDispatcher()
+    result = ValidatePartnerForm().validate_country(
+        "deutschland", dispatcher, tracker("deutschland"), {}
+    )
+    assert result == {"country": "Germany"}
+    assert dispatcher.messages == []
+
+
+def test_form_validation_rejects_an_unknown_place_with_a_reason() -> None:
+    dispatcher = CollectingDispatcher()
+    result = ValidatePartnerForm().validate_country("Narnia", dispatcher, tracker("Narnia"), {})
+    assert result == {"country": None}
+    assert 'don\'t recognise "Narnia"' in dispatcher.messages[0]["text"]
+
+
+def test_events_answer_gives_the_next_clinical_trials_day(database_url: str) -> None:
+    messages, _ = run(ActionFindEvents(), tracker())
+    text = messages[0]["text"]
+    assert "20 May" in text and text.rstrip().endswith(
+        "https://www.ecrin.org/ictd-past-celebrations"
+    )
+
+
+def test_picked_faq_is_answered_with_that_topic() -> None:
+    picked = tracker(entities=[{"entity": "faq_key", "value": "faq_trials/placebo"}])
+    messages, _ = run(ActionAnswerFaq(), picked)
+    assert messages[0]["response"] == "utter_faq_trials/placebo"
+
+
+def test_unknown_faq_key_falls_back_instead_of_uttering_nothing() -> None:
+    picked = tracker(entities=[{"entity": "faq_key", "value": "faq_trials/no_such_topic"}])
+    messages, _ = run(ActionAnswerFaq(), picked)
+    assert messages[0]["response"] == "utter_default"
+
+
+def test_did_you_mean_offers_readable_questions_not_intent_names() -> None:
+    parse_data = {
+        "intent": {"name": "nlu_fallback", "confidence": 0.4},
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.4},
+            {"name": "faq_trials", "confidence": 0.35},
+            {"name": "ask_partner", "confidence": 0.2},
+        ],
+        "response_selector": {
+            "default": {
+                "ranking": [
+                    {"intent_response_key": "faq_trials/placebo", "confidence": 0.5},
+                    {"intent_response_key": "faq_trials/blinding", "confidence": 0.3},
+                    {"intent_response_key": "faq_ecrin/what_is_ecrin", "confidence": 0.1},
+                ]
+            }
+        },
+    }
+    messages, _ = run(ActionDidYouMean(), tracker("placebo blind thing", parse_data=parse_data))
+    buttons = messages[0]["buttons"]
+    assert [b["title"] for b in buttons] == [
+        "What is a placebo?",
+        "What is blinding?",
+        "Whom can I contact in my country?",
+        "Something else",
+    ]
+    assert buttons[0]["payload"] == faq_payload("faq_trials/placebo")
+    assert buttons[-1]["payload"] == "/out_of_scope"

@@ -1,0 +1,102 @@
+"""The real assistant, started as `make run` starts it, answering over HTTP."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from tests.conftest import Assistant
+
+pytestmark = pytest.mark.e2e
+
+
+def test_answers_what_is_ecrin(assistant: Assistant) -> None:
+    text = assistant.reply_text("What is ECRIN?", sender="e2e-ecrin")
+    assert "European Clinical Research Infrastructure Network" in text
+    assert "https://" in text
+
+
+def test_answers_the_french_partner_from_the_database(assistant: Assistant) -> None:
+    text = assistant.reply_text("Who is the ECRIN partner in France?", sender="e2e-france")
+    assert "F-CRIN" in text and "https://www.fcrin.org" in text
+
+
+def test_partner_form_asks_for_the_country_then_answers(assistant: Assistant) -> None:
+    first = assistant.reply_text("whom should I contact in my country?", sender="e2e-form")
+    assert "Which country" in first
+    second = assistant.reply_text("Ireland", sender="e2e-form")
+    assert "NCTO" in second
+
+
+def test_a_city_finds_the_partner_of_its_country(assistant: Assistant) -> None:
+    text = assistant.reply_text("I'm in Dublin, who can help me?", sender="e2e-dublin")
+    assert "NCTO" in text
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("I can't breathe", "112"),
+        ("can I take ibuprofen with my study drug", "doctor"),
+        ("i dont want to live anymore", "116 123"),
+    ],
+)
+def test_safety_answers(assistant: Assistant, message: str, expected: str) -> None:
+    assert expected in assistant.reply_text(message, sender=f"e2e-safety-{expected}")
+
+
+def test_unclear_messages_get_an_answer_never_silence(assistant: Assistant) -> None:
+    replies = assistant.ask("zzqx blorf wibble", sender="e2e-gibberish")
+    assert replies and all(r.get("text") for r in replies)
+
+
+def test_did_you_mean_button_payload_answers_its_topic(assistant: Assistant) -> None:
+    payload = '/faq_pick{"faq_key":"faq_trials/placebo"}'
+    text = assistant.reply_text(payload, sender="e2e-pick")
+    assert "placebo" in text.lower() and "Learn more:" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"not json at all", 400),
+        (b"\xff\xfe\xfd", 400),
+        (b'["a", "list"]', 400),
+        (json.dumps({"sender": "e2e-bad", "message": ""}).encode(), 400),
+        (json.dumps({"sender": "e2e-bad", "message": "x" * 10_000}).encode(), 413),
+        (b"{" + b" " * 70_000 + b"}", 413),
+    ],
+)
+def test_bad_input_gets_a_4xx_with_a_reason_and_the_server_keeps_serving(
+    assistant: Assistant, body: bytes, status: int
+) -> None:
+    got, reply = assistant.post("/webhooks/rest/webhook", body)
+    assert got == status and reply["error"]
+    assert "European Clinical Research" in assistant.reply_text(
+        "What is ECRIN?", sender="e2e-after"
+    )
+
+
+def test_web_chat_page_is_served_by_the_rasa_server(assistant: Assistant) -> None:
+    status, headers, page = assistant.get("/webhooks/web/")
+    assert status == 200 and b"<main" in page
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    status, _, script = assistant.get("/webhooks/web/static/chat.js")
+    assert status == 200 and b"textContent" in script
+
+
+def test_web_channel_answers_and_conversations_are_stored_by_channel(assistant: Assistant) -> None:
+    replies = assistant.ask("What is a placebo?", sender="e2e-web-store", channel="web")
+    assert "placebo" in replies[0]["text"].lower()
+    path = assistant.tracker_store_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id",
+            ("e2e-web-store",),
+        ).fetchall()
+    user = [json.loads(data) for kind, data in rows if kind == "user"]
+    bot = [json.loads(data) for kind, data in rows if kind == "bot"]
+    assert user[0]["text"] == "What is a placebo?" and user[0]["input_channel"] == "web"
+    assert bot and "placebo" in bot[0]["text"].lower()

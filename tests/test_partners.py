@@ -1,0 +1,91 @@
+"""Partner data on a real SQLite database: seeding, look-ups and the answers built from them."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from bot import db
+from bot.countries import gazetteer
+from bot.models import Partner
+from bot.partners import answer, lookup
+from bot.seed import SEED_DIR, SeedError, seed_partners
+
+
+def country(name: str):
+    found = gazetteer().resolve(name)
+    assert found is not None
+    return found
+
+
+def test_seeding_twice_updates_and_never_duplicates(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        report = seed_partners(session)
+        count = session.scalar(select(func.count()).select_from(Partner))
+    assert (report.created, report.updated) == (0, 0)  # the fixture seeded already
+    assert (
+        report.unchanged
+        == count
+        == len(yaml.safe_load((SEED_DIR / "partners.yml").read_text())["partners"])
+    )
+
+
+def test_a_changed_seed_row_is_updated_in_place(database_url: str, tmp_path: Path) -> None:
+    rows = yaml.safe_load((SEED_DIR / "partners.yml").read_text())
+    rows["partners"][1]["city"] = "Somewhere else"
+    changed = tmp_path / "partners.yml"
+    changed.write_text(yaml.safe_dump(rows))
+    with db.session_scope(database_url) as session:
+        report = seed_partners(session, changed)
+    assert report.updated == 1 and report.created == 0
+    with db.session_scope(database_url) as session:
+        slug = rows["partners"][1]["slug"]
+        assert (
+            session.scalars(select(Partner).where(Partner.slug == slug)).one().city
+            == "Somewhere else"
+        )
+
+
+def test_a_bad_seed_row_writes_nothing(database_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "partners.yml"
+    good_row = {
+        "slug": "new-partner",
+        "kind": "ecrin_partner",
+        "name": "New",
+        "country": "BE",
+        "source_url": "https://example.org",
+        "last_checked": dt.date(2026, 1, 1),
+    }
+    bad.write_text(
+        yaml.safe_dump({"partners": [good_row, {**good_row, "slug": "x", "country": "Belgium"}]})
+    )
+    with (
+        pytest.raises(SeedError, match=r"partner 2 \(x\): country must be an ISO"),
+        db.session_scope(database_url) as session,
+    ):
+        seed_partners(session, bad)
+    with db.session_scope(database_url) as session:
+        assert session.scalars(select(Partner).where(Partner.slug == "new-partner")).first() is None
+
+
+def test_answer_names_the_partner_and_ends_with_its_website(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        text = answer(lookup(session, country("France")))
+    assert "F-CRIN" in text and "Toulouse" in text
+    assert text.endswith("Learn more: https://www.fcrin.org")
+
+
+def test_partner_without_verified_website_points_to_the_ecrin_office(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        text = answer(lookup(session, country("Greece")))
+    assert "GRECRIN" in text and "don't have a verified website" in text
+    assert text.endswith("Learn more: https://ecrin.org")
+
+
+def test_country_without_partner_says_so_and_offers_the_office(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        text = answer(lookup(session, country("Belgium")))
+    assert text.startswith("ECRIN has no national partner in Belgium yet.")
+    assert "https://ecrin.org" in text
