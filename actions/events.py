@@ -1,12 +1,14 @@
-"""What events are coming up."""
+"""What events are coming up (or happened), by kind, audience, organiser, place and date."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,13 +26,23 @@ class ActionFindEvents(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        now = dt.datetime.now(dt.timezone.utc)
+        # "Show more" buttons send /ask_events{"events_page": "2"}: same question, next page.
+        page_value = next(tracker.get_latest_entity_values("events_page"), None)
+        page = int(page_value) if str(page_value or "").isdigit() else 1
+        text = (
+            tracker.get_slot("events_query") if page > 1 else None
+        ) or tracker.latest_message.get("text", "")
+        today = dt.datetime.now(dt.timezone.utc).date()
         try:
             with session_scope() as session:
-                text = events.answer(events.upcoming(session, now), now.date())
+                result = events.answer(session, events.parse_query(text, today), today, page)
         except SQLAlchemyError:
             logger.exception("Event look-up failed")
             dispatcher.utter_message(response="utter_lookup_unavailable")
             return []
-        dispatcher.utter_message(text=text)
-        return []
+        buttons = []
+        if result.has_more:
+            payload = "/ask_events" + json.dumps({"events_page": str(page + 1)})
+            buttons.append({"title": "Show more events", "payload": payload})
+        dispatcher.utter_message(text=result.text, buttons=buttons)
+        return [SlotSet("events_query", text)]

@@ -17,6 +17,22 @@ from bot.db import session_scope
 logger = logging.getLogger(__name__)
 
 
+def validate_country_slot(
+    slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> dict[str, Any]:
+    """Normalise the country slot ("Deutschland", "Dublin" -> the country's English name)."""
+    country = gazetteer().resolve(slot_value) or gazetteer().find_in(
+        tracker.latest_message.get("text")
+    )
+    if country is None:
+        dispatcher.utter_message(
+            text=f'Sorry, I don\'t recognise "{slot_value}" as a country. '
+            'Please tell me the country\'s name, for example "Ireland".'
+        )
+        return {"country": None}
+    return {"country": country.name}
+
+
 class ValidatePartnerForm(FormValidationAction):
     def name(self) -> str:
         return "validate_partner_form"
@@ -28,16 +44,7 @@ class ValidatePartnerForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        country = gazetteer().resolve(slot_value) or gazetteer().find_in(
-            tracker.latest_message.get("text")
-        )
-        if country is None:
-            dispatcher.utter_message(
-                text=f'Sorry, I don\'t recognise "{slot_value}" as a country. '
-                'Please tell me the country\'s name, for example "Ireland".'
-            )
-            return {"country": None}
-        return {"country": country.name}
+        return validate_country_slot(slot_value, dispatcher, tracker)
 
 
 class ActionFindPartner(Action):

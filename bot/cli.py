@@ -36,15 +36,15 @@ def _db_upgrade(_: argparse.Namespace) -> int:
 
 def _db_seed(_: argparse.Namespace) -> int:
     from bot.db import session_scope
-    from bot.seed import SeedError, seed_partners
+    from bot.seed import SeedError, seed_events, seed_partners
 
     try:
         with session_scope() as session:
-            report = seed_partners(session)
+            partners, events = seed_partners(session), seed_events(session)
     except SeedError as error:
         print(f"Nothing was written: {error}", file=sys.stderr)
         return 1
-    print(f"Partners: {report}.")
+    print(f"Partners: {partners}. Events: {events}.")
     return 0
 
 
@@ -60,15 +60,49 @@ def _partners_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _events_list(_: argparse.Namespace) -> int:
+def _events_list(args: argparse.Namespace) -> int:
+    from bot.dates import DateWindow, upcoming
     from bot.db import session_scope
-    from bot.events import upcoming
+    from bot.events import EventQuery, find
 
+    today = dt.date.today()
+    when = DateWindow(None, today, "in the past", past=True) if args.past else upcoming(today)
     with session_scope() as session:
-        rows = upcoming(session, dt.datetime.now(dt.timezone.utc), limit=1000)
+        rows = find(session, EventQuery(when=when), limit=10_000)
         for e in rows:
-            print(f"{e.starts_at:%Y-%m-%d}  {e.kind:<12} {e.title}  {e.url or ''}")
-        print(f"{len(rows)} upcoming event(s).")
+            day = f"{e.local(e.starts_at):%Y-%m-%d}" if e.starts_at else "self-paced"
+            print(f"{day:<10}  {e.kind:<13} {e.title}  {e.url or ''}")
+        print(f"{len(rows)} {'past' if args.past else 'upcoming'} event(s).")
+    return 0
+
+
+def _events_import(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.importer import read_csv, read_ics
+    from bot.models import Event
+    from bot.seed import SeedError, upsert
+
+    today = dt.date.today()
+    try:
+        if args.file.suffix.lower() == ".ics":
+            if not (args.kind and args.organiser):
+                print("An .ics file needs --kind and --organiser.", file=sys.stderr)
+                return 2
+            rows = read_ics(
+                args.file, today, args.kind, args.organiser, args.audience,
+                args.source_url, args.allow_past,
+            )  # fmt: skip
+        elif args.file.suffix.lower() == ".csv":
+            rows = read_csv(args.file, today, args.allow_past)
+        else:
+            print(f"{args.file}: expected a .csv or .ics file.", file=sys.stderr)
+            return 2
+        with session_scope() as session:
+            report = upsert(session, Event, rows)
+    except (SeedError, OSError) as error:
+        print(f"Nothing was written: {error}", file=sys.stderr)
+        return 1
+    print(f"Events from {args.file.name}: {report}.")
     return 0
 
 
@@ -80,9 +114,12 @@ def _nlp_build(_: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import evaluate
+    from bot.evaluation import compare, evaluate
 
-    print(evaluate(args.model) if args.model else evaluate())
+    if args.compare:
+        print(compare(args.compare))
+    else:
+        print(evaluate(args.model) if args.model else evaluate())
     return 0
 
 
@@ -93,6 +130,8 @@ def _safe_url() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bot.events import AUDIENCES, KINDS
+
     parser = argparse.ArgumentParser(
         prog="bot", description="The ECRIN assistant and its staff tools."
     )
@@ -120,7 +159,17 @@ def build_parser() -> argparse.ArgumentParser:
     events = commands.add_parser("events", help="events").add_subparsers(
         dest="events_command", required=True, metavar="COMMAND"
     )
-    add(events, "list", _events_list, "list upcoming events")
+    listing = add(events, "list", _events_list, "list upcoming events")
+    listing.add_argument("--past", action="store_true", help="list past events instead")
+    importing = add(events, "import", _events_import, "add or update events from CSV or .ics")
+    importing.add_argument(
+        "file", type=Path, help="a .csv (columns as in data/db/events.yml) or .ics"
+    )
+    importing.add_argument("--kind", choices=KINDS, help="for .ics: the kind of every event")
+    importing.add_argument("--organiser", help="for .ics: who organises the events")
+    importing.add_argument("--audience", choices=AUDIENCES, default="everyone")
+    importing.add_argument("--source-url", help="for .ics: where the feed comes from")
+    importing.add_argument("--allow-past", action="store_true", help="accept events that are over")
 
     nlp = commands.add_parser("nlp", help="the spaCy pipeline").add_subparsers(
         dest="nlp_command", required=True, metavar="COMMAND"

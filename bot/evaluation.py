@@ -142,6 +142,64 @@ def format_report(name: str, scores: Scores) -> str:
     return "\n".join(lines)
 
 
+def train_nlu(config: Path, out: Path) -> Path:
+    """Train an NLU-only model for `config` (for comparisons; the served model is `make train`)."""
+    import subprocess
+    import sys
+
+    name = config.stem
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "train",
+            "nlu",
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            name,
+        ],
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return out / f"{name}.tar.gz"
+
+
+def _table_row(name: str, seconds: str, s: Scores) -> str:
+    return (
+        f"| {name} | {seconds} | {s.intent_accuracy:.3f} | {s.answer_accuracy:.3f} "
+        f"| {s.faq_accuracy:.3f} | {s.macro_f1:.3f} |"
+    )
+
+
+def compare(configs: list[Path]) -> str:
+    """Train each pipeline on data/nlu/ and score it on the held-out split, side by side."""
+    import tempfile
+    import time
+
+    test = load_examples(TEST_DIR)
+    texts = [e.text for e in test]
+    rows = [
+        "| pipeline | train (s) | intent acc | answer acc | FAQ selection | macro F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory(prefix="ecrin-compare-") as scratch:
+        for config in configs:
+            started = time.monotonic()
+            model = train_nlu(config, Path(scratch))
+            seconds = f"{time.monotonic() - started:.0f}"
+            rows.append(
+                _table_row(str(config), seconds, score(test, predict_with_model(model, texts)))
+            )
+    baseline = predict_with_baseline(load_examples(TRAIN_DIR), texts)
+    rows.append(_table_row("TF-IDF nearest example", "-", score(test, baseline)))
+    return "\n".join(rows)
+
+
 def evaluate(model: Path = MODEL) -> str:
     train, test = load_examples(TRAIN_DIR), load_examples(TEST_DIR)
     texts = [e.text for e in test]

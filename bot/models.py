@@ -85,3 +85,10 @@ class Event(Base):
     url = Column(String(500))
     description = Column(Text)
     source_url = Column(String(500), nullable=False)
+    # Times are stored in UTC; this offset shows them in the event's own local time.
+    utc_offset_minutes = Column(Integer)
+
+    def local(self, moment: dt.datetime | None) -> dt.datetime | None:
+        if moment is None or self.utc_offset_minutes is None:
+            return moment
+        return moment.astimezone(dt.timezone(dt.timedelta(minutes=self.utc_offset_minutes)))

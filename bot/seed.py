@@ -1,12 +1,15 @@
-"""Load the curated seed files in `data/db/` into the database, idempotently.
+"""Load curated rows into the database, idempotently and all-or-nothing.
 
-Rows are matched by `slug`: re-running updates them and never duplicates them. Everything is
-written in one transaction, so a bad row leaves the database as it was.
+Rows are matched by `slug`: re-running updates them and never duplicates them. Every row is
+checked first; one bad row raises `SeedError` naming the file, the row and the field, and the
+caller's transaction writes nothing. `bot db seed` loads `data/db/*.yml`; `bot events import`
+(bot/importer.py) feeds CSV and iCalendar rows through the same checks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,30 +18,26 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import Partner, PartnerKind
+from bot.events import AUDIENCES, KINDS
+from bot.models import Event, Partner, PartnerKind
 from bot.settings import PROJECT_ROOT
 
 SEED_DIR = PROJECT_ROOT / "data" / "db"
+PARTNER_FILES = ("partners.yml", "eupati_platforms.yml")
+EVENT_FILES = ("events.yml",)
 
 PARTNER_FIELDS = {
-    "slug",
-    "kind",
-    "name",
-    "acronym",
-    "country",
-    "city",
-    "website",
-    "contact",
-    "ecrin_status",
-    "status_since",
-    "source_url",
-    "last_checked",
-}
-REQUIRED_PARTNER_FIELDS = {"slug", "kind", "name", "country", "source_url", "last_checked"}
+    "slug", "kind", "name", "acronym", "country", "city", "website", "contact",
+    "ecrin_status", "status_since", "source_url", "last_checked",
+}  # fmt: skip
+EVENT_FIELDS = {
+    "slug", "title", "kind", "organiser", "audience", "starts_at", "ends_at", "online",
+    "location", "country", "url", "description", "source_url",
+}  # fmt: skip
 
 
 class SeedError(ValueError):
-    """A seed row is invalid; the message names the file, the row and the field."""
+    """A row is invalid; the message names where (file and row), the field and the reason."""
 
 
 @dataclass
@@ -51,39 +50,100 @@ class SeedReport:
         return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
 
 
-def _check_partner(row: dict[str, Any], where: str) -> dict[str, Any]:
-    unknown = set(row) - PARTNER_FIELDS
+def _require(row: dict[str, Any], fields: set[str], required: set[str], where: str) -> None:
+    unknown = set(row) - fields
     if unknown:
         raise SeedError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-    missing = {f for f in REQUIRED_PARTNER_FIELDS if not row.get(f)}
+    missing = sorted(f for f in required if row.get(f) in (None, ""))
     if missing:
-        raise SeedError(f"{where}: missing field(s) {', '.join(sorted(missing))}")
-    if row["kind"] not in PartnerKind.ALL:
-        raise SeedError(f"{where}: kind must be one of {', '.join(PartnerKind.ALL)}")
-    country = str(row["country"])
+        raise SeedError(f"{where}: missing field(s) {', '.join(missing)}")
+
+
+def _check_country(value: Any, where: str) -> str | None:
+    if value in (None, ""):
+        return None
+    country = str(value)
     if len(country) != 2 or not country.isupper():
         raise SeedError(f"{where}: country must be an ISO 3166-1 code like 'FR', got {country!r}")
+    return country
+
+
+def check_partner(row: dict[str, Any], where: str) -> dict[str, Any]:
+    _require(
+        row,
+        PARTNER_FIELDS,
+        {"slug", "kind", "name", "country", "source_url", "last_checked"},
+        where,
+    )
+    if row["kind"] not in PartnerKind.ALL:
+        raise SeedError(f"{where}: kind must be one of {', '.join(PartnerKind.ALL)}")
     for date_field in ("status_since", "last_checked"):
         value = row.get(date_field)
         if value is not None and not isinstance(value, dt.date):
             raise SeedError(f"{where}: {date_field} must be a date (YYYY-MM-DD)")
-    return {field: row.get(field) for field in PARTNER_FIELDS} | {"country": country}
+    values = {field: row.get(field) for field in PARTNER_FIELDS}
+    values["country"] = _check_country(row["country"], where)
+    return values
 
 
-def seed_partners(session: Session, path: Path = SEED_DIR / "partners.yml") -> SeedReport:
-    rows = yaml.safe_load(path.read_text(encoding="utf-8"))["partners"]
+def _datetime(value: Any, field: str, where: str) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError as error:
+            raise SeedError(f"{where}: {field} {value!r} is not an ISO 8601 date-time") from error
+    if not isinstance(value, dt.datetime):
+        raise SeedError(f"{where}: {field} must be a date-time with a timezone")
+    if value.tzinfo is None:
+        raise SeedError(f"{where}: {field} {value.isoformat()} has no timezone (add e.g. +02:00)")
+    return value
+
+
+def check_event(row: dict[str, Any], where: str) -> dict[str, Any]:
+    _require(row, EVENT_FIELDS, {"slug", "title", "kind", "organiser", "source_url"}, where)
+    if row["kind"] not in KINDS:
+        raise SeedError(f"{where}: kind must be one of {', '.join(KINDS)}, got {row['kind']!r}")
+    audience = row.get("audience") or "everyone"
+    if audience not in AUDIENCES:
+        raise SeedError(
+            f"{where}: audience must be one of {', '.join(AUDIENCES)}, got {audience!r}"
+        )
+    starts_at = _datetime(row.get("starts_at"), "starts_at", where)
+    ends_at = _datetime(row.get("ends_at"), "ends_at", where)
+    if ends_at and not starts_at:
+        raise SeedError(f"{where}: ends_at is set but starts_at is not")
+    if starts_at and ends_at and ends_at < starts_at:
+        raise SeedError(
+            f"{where}: the event ends ({ends_at.isoformat()}) "
+            f"before it starts ({starts_at.isoformat()})"
+        )
+    online = row.get("online", False)
+    if isinstance(online, str):
+        online = online.strip().lower() in ("true", "yes", "1")
+    values = {field: row.get(field) or None for field in EVENT_FIELDS}
+    offset = starts_at.utcoffset() if starts_at else None
+    values |= {
+        "utc_offset_minutes": int(offset.total_seconds() // 60) if offset is not None else None,
+        "audience": audience,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "online": bool(online),
+        "country": _check_country(row.get("country"), where),
+    }
+    return values
+
+
+def upsert(session: Session, model: type, rows: Iterable[dict[str, Any]]) -> SeedReport:
+    """Insert or update checked rows by slug."""
     report = SeedReport()
-    seen: set[str] = set()
-    for index, row in enumerate(rows, start=1):
-        values = _check_partner(row, f"{path.name}, partner {index} ({row.get('slug')})")
-        if values["slug"] in seen:
-            raise SeedError(f"{path.name}: slug {values['slug']!r} appears twice")
-        seen.add(values["slug"])
-        existing = session.scalars(select(Partner).where(Partner.slug == values["slug"])).first()
+    for values in rows:
+        existing = session.scalars(select(model).where(model.slug == values["slug"])).first()
         if existing is None:
-            session.add(Partner(**values))
+            session.add(model(**values))
             report.created += 1
-        elif any(getattr(existing, k) != v for k, v in values.items()):
+        elif any(getattr(existing, key) != value for key, value in values.items()):
             for key, value in values.items():
                 setattr(existing, key, value)
             report.updated += 1
@@ -91,3 +151,27 @@ def seed_partners(session: Session, path: Path = SEED_DIR / "partners.yml") -> S
             report.unchanged += 1
     session.flush()
     return report
+
+
+def _load(path: Path, key: str, check) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    rows = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(key) or []
+    checked, seen = [], set()
+    for index, row in enumerate(rows, start=1):
+        values = check(row, f"{path.name}, {key[:-1]} {index} ({row.get('slug')})")
+        if values["slug"] in seen:
+            raise SeedError(f"{path.name}: slug {values['slug']!r} appears twice")
+        seen.add(values["slug"])
+        checked.append(values)
+    return checked
+
+
+def seed_partners(session: Session, *paths: Path) -> SeedReport:
+    paths = paths or tuple(SEED_DIR / name for name in PARTNER_FILES)
+    return upsert(session, Partner, [r for p in paths for r in _load(p, "partners", check_partner)])
+
+
+def seed_events(session: Session, *paths: Path) -> SeedReport:
+    paths = paths or tuple(SEED_DIR / name for name in EVENT_FILES)
+    return upsert(session, Event, [r for p in paths for r in _load(p, "events", check_event)])

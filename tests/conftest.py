@@ -11,6 +11,7 @@ import os
 import socket
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot import db
-from bot.seed import seed_partners
+from bot.seed import seed_events, seed_partners
 from bot.settings import PROJECT_ROOT
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -32,21 +33,75 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_database(directory: Path) -> str:
-    """A migrated, seeded SQLite database; returns its URL."""
-    url = f"sqlite:///{directory / 'ecrin.db'}"
+def seed_database(url: str, *event_files: Path) -> str:
+    """Migrate `url` and load the seed partners, and the seed events or `event_files`."""
     db.upgrade(url)
     with db.session_scope(url) as session:
         seed_partners(session)
+        seed_events(session, *event_files)
     return url
+
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The PostgreSQL server's admin URL; tests needing it skip when it is unreachable,
+    except in CI (CI=true), where they must run."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(POSTGRES_ADMIN_URL, future=True, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error.orig}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        engine.dispose()
+    yield POSTGRES_ADMIN_URL
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh seeded SQLite database, also set as DATABASE_URL for the code under test."""
-    url = make_database(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", url)
-    return url
+def postgres_database(postgres_server: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    name = f"ecrin_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_server, future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        db.get_engine(url).dispose()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each engine we support (the PostgreSQL one is new per test)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ecrin.db'}"
+    return request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture
+def database_url(empty_database: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated database with the seed data, also set as DATABASE_URL for the code under
+    test; every test using it runs on SQLite and on PostgreSQL."""
+    seed_database(empty_database)
+    monkeypatch.setenv("DATABASE_URL", empty_database)
+    return empty_database
 
 
 @dataclass
@@ -94,7 +149,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
     directory = tmp_path_factory.mktemp("assistant")
     env = {
-        "DATABASE_URL": make_database(directory),
+        "DATABASE_URL": seed_database(f"sqlite:///{directory / 'ecrin.db'}"),
         "TRACKER_STORE_URL": f"sqlite:///{directory / 'tracker.db'}",
     }
     logs = directory / "logs"

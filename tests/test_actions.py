@@ -93,11 +93,11 @@ def test_form_validation_rejects_an_unknown_place_with_a_reason() -> None:
 
 
 def test_events_answer_gives_the_next_clinical_trials_day(database_url: str) -> None:
-    messages, _ = run(ActionFindEvents(), tracker())
+    question = "when is the next clinical trials day?"
+    messages, events = run(ActionFindEvents(), tracker(question))
     text = messages[0]["text"]
-    assert "20 May" in text and text.rstrip().endswith(
-        "https://www.ecrin.org/ictd-past-celebrations"
-    )
+    assert "held every year on or around 20 May" in text and "Learn more: https://" in text
+    assert [(e["name"], e["value"]) for e in events] == [("events_query", question)]
 
 
 def test_picked_faq_is_answered_with_that_topic() -> None:

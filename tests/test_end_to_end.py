@@ -100,3 +100,33 @@ def test_web_channel_answers_and_conversations_are_stored_by_channel(assistant: 
     bot = [json.loads(data) for kind, data in rows if kind == "bot"]
     assert user[0]["text"] == "What is a placebo?" and user[0]["input_channel"] == "web"
     assert bot and "placebo" in bot[0]["text"].lower()
+
+
+def test_next_clinical_trials_day_comes_from_the_events_rule(assistant: Assistant) -> None:
+    text = assistant.reply_text("When's the next clinical trials day?", sender="e2e-ictd")
+    assert "20 May 2027" in text
+
+
+def test_events_question_with_a_month_says_plainly_what_it_found(assistant: Assistant) -> None:
+    text = assistant.reply_text("any webinars in May?", sender="e2e-webinars")
+    # No real webinar is announced for May: it says so and offers the nearest instead.
+    assert "I couldn't find any webinars in May 2027." in text
+    assert "Learn more: https://" in text
+
+
+def test_past_events_list_real_editions_with_a_button_for_more(assistant: Assistant) -> None:
+    replies = assistant.ask("show me past events", sender="e2e-past")
+    assert "International Clinical Trials Day 2025" in replies[0]["text"]
+    [button] = replies[0]["buttons"]
+    more = assistant.ask(button["payload"], sender="e2e-past")
+    assert more[0]["text"].startswith("More: events in the past:")
+
+
+def test_involvement_form_asks_stage_then_country_then_guides(assistant: Assistant) -> None:
+    sender = "e2e-involve"
+    first = assistant.ask("I'm a researcher, can you help me involve patients in my study?", sender)
+    assert "Which stage" in first[0]["text"] and len(first[0]["buttons"]) == 4
+    assert "Which country" in assistant.reply_text("design", sender)
+    text = assistant.reply_text("Ireland", sender)
+    assert text.startswith("Designing the study:")
+    assert "NCTO" in text and "IPPOSI" in text

@@ -21,7 +21,7 @@ KNOWN_WARNINGS = [
     r"The intent 'faq_pick' is listed in the domain file, but is not found",
     # Used by Rasa itself (form questions, fallback) or by custom actions, which the
     # validator cannot see.
-    r"The utterance '(utter_ask_country|utter_default|utter_ask_rephrase"
+    r"The utterance .(utter_ask_country|utter_ask_research_stage|utter_default|utter_ask_rephrase"
     r"|utter_lookup_unavailable)' is not used",
 ]
 

@@ -1,0 +1,40 @@
+import datetime as dt
+
+import pytest
+
+from bot.dates import parse_when
+
+TODAY = dt.date(2026, 11, 30)  # a Monday
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "past"),
+    [
+        ("any webinars in May?", dt.date(2027, 5, 1), dt.date(2027, 5, 31), False),
+        ("events next month", dt.date(2026, 12, 1), dt.date(2026, 12, 31), False),
+        ("what's on this week", TODAY, dt.date(2026, 12, 6), False),
+        ("next week", dt.date(2026, 12, 7), dt.date(2026, 12, 13), False),
+        ("anything in december", dt.date(2026, 12, 1), dt.date(2026, 12, 31), False),
+        ("trainings in sept 2027", dt.date(2027, 9, 1), dt.date(2027, 9, 30), False),
+        ("events on 20 May", dt.date(2027, 5, 20), dt.date(2027, 5, 20), False),
+        (
+            "what events did ECRIN organise in 2025",
+            dt.date(2025, 1, 1),
+            dt.date(2025, 12, 31),
+            True,
+        ),
+        ("what happened in March", dt.date(2027, 3, 1), dt.date(2027, 3, 31), False),
+        ("past events in March", dt.date(2026, 3, 1), dt.date(2026, 3, 31), True),
+        ("last month", dt.date(2026, 10, 1), dt.date(2026, 10, 31), True),
+        ("past events", None, dt.date(2026, 11, 29), True),
+        ("upcoming courses", TODAY, None, False),
+    ],
+)
+def test_plain_words_become_date_windows(text, start, end, past) -> None:
+    window = parse_when(text, TODAY)
+    assert (window.start, window.end, window.past) == (start, end, past)
+
+
+@pytest.mark.parametrize("text", ["may I join an event?", "what events are there", "hello"])
+def test_no_date_named(text: str) -> None:
+    assert parse_when(text, TODAY) is None
