@@ -17,22 +17,31 @@ export HF_HUB_OFFLINE := 1
 
 TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml data/faq/*.yml)
 
-.PHONY: help run test setup db train eval validate lint shell clean
+.PHONY: help run test setup browser db train eval score validate lint shell clean
 
 help:
 	@echo "make run    set up and start the assistant (web chat, REST, action server)"
 	@echo "make test   set up and run every test"
 	@echo "make train  train the model if training data or config changed"
 	@echo "make eval   accuracy on the held-out split, against a TF-IDF baseline"
+	@echo "make score  score the running assistant on ../shared/eval/dev.tsv"
 	@echo "make shell  talk to the assistant in the terminal"
 	@echo "make lint   ruff"
 
 run: setup $(MODEL)
 	$(BIN)/bot run
 
-test: setup $(MODEL)
-	$(BIN)/ruff check bot actions tests
+test: setup $(MODEL) browser
+	$(BIN)/ruff check bot actions tests bench
 	$(BIN)/pytest
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not
+# reachable here); installed once, when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests (log: $(VENV)/apt.log)…"; \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } > $(VENV)/apt.log 2>&1 \
+	    || { tail -20 $(VENV)/apt.log; echo "Could not install chromium (needs root and Debian's package mirror)."; exit 1; }; }
 
 setup: $(STAMP) db $(SPACY)
 
@@ -64,12 +73,15 @@ $(MODEL): $(TRAINING_DATA) $(SPACY) | $(STAMP)
 eval: setup $(MODEL)
 	$(BIN)/bot eval
 
+score: setup $(MODEL)
+	$(BIN)/bot score
+
 validate: setup
 	$(BIN)/rasa data validate
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot actions tests
-	$(BIN)/ruff format --check bot actions tests
+	$(BIN)/ruff check bot actions tests bench
+	$(BIN)/ruff format --check bot actions tests bench
 
 shell: setup $(MODEL)
 	@$(BIN)/rasa run actions --actions actions --port $${ACTIONS_PORT:-5055} > /dev/null 2>&1 & \

@@ -1,23 +1,28 @@
 """`bot`: one command line for running the assistant and for staff tasks.
 
-bot run                 start the action server and the Rasa server (Ctrl-C stops both)
+bot run                 start the action server, the Rasa server and the review app (Ctrl-C)
 bot db upgrade          create or migrate the database schema (Alembic)
 bot db seed             load data/db/*.yml (idempotent)
 bot partners list       partner organisations in the database
 bot events list         events in the database
 bot nlp build           rebuild the spaCy pipeline from the places and partners
 bot eval [--model M]    score the held-out split (tests/nlu/) against a TF-IDF baseline
+bot staff add NAME      create a staff account for the review app (--role admin)
+bot review serve        the staff review app alone (bot run starts it too)
+bot review export-nlu   staff's corrected NLU examples as Rasa training data
+bot privacy purge       delete conversations older than e.g. 180d
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.settings import database_url
+from bot.settings import PROJECT_ROOT, database_url, port, tracker_store_url
 
 
 def _run(_: argparse.Namespace) -> int:
@@ -123,10 +128,156 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _safe_url() -> str:
+def _score(args: argparse.Namespace) -> int:
+    from bot.evaluation import SHARED_SCORER, score_running_assistant
+
+    if not SHARED_SCORER.exists():
+        print(f"The shared scorer is missing: {SHARED_SCORER}", file=sys.stderr)
+        return 2
+    return score_running_assistant(args.cases)
+
+
+def _telegram(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot import telegram_admin
+
+    try:
+        return asyncio.run(telegram_admin.run(args.telegram_command, args))
+    except telegram_admin.ConfigurationError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+def _read_new_password() -> str:
+    """A new password, typed twice: at a prompt, or as two lines on stdin when piped."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        second = getpass.getpass("Password again: ")
+    else:
+        first = sys.stdin.readline().rstrip("\r\n")
+        second = sys.stdin.readline().rstrip("\r\n")
+    if first != second:
+        raise ValueError("The two passwords differ.")
+    return first
+
+
+def _staff_add(args: argparse.Namespace) -> int:
+    from bot.review.accounts import AccountError, add_staff, check_new_account
+    from bot.review.database import get_engine, upgrade
+
+    try:
+        password = _read_new_password()
+        check_new_account(args.name, password, args.role)
+    except (AccountError, ValueError) as error:
+        print(f"No account was created: {error}", file=sys.stderr)
+        return 1
+    upgrade()
+    try:
+        added = add_staff(get_engine(), args.name, password, args.role)
+    except AccountError as error:
+        print(f"No account was created: {error}", file=sys.stderr)
+        return 1
+    print(f"Account {added.username} ({added.role}) created in {_safe_url(tracker_store_url())}.")
+    return 0
+
+
+def _staff_remove(args: argparse.Namespace) -> int:
+    from bot.review.accounts import remove_staff
+    from bot.review.database import get_engine, upgrade
+
+    upgrade()
+    if not remove_staff(get_engine(), args.name):
+        print(f"There is no account {args.name}.", file=sys.stderr)
+        return 1
+    print(f"Account {args.name} removed; its sessions end at their next request.")
+    return 0
+
+
+def _staff_list(_: argparse.Namespace) -> int:
+    from bot.review.accounts import list_staff
+    from bot.review.database import get_engine, upgrade
+
+    upgrade()
+    members = list_staff(get_engine())
+    for member in members:
+        print(f"{member.username:<40} {member.role}")
+    print(f"{len(members)} account(s).")
+    return 0
+
+
+def _review_upgrade(_: argparse.Namespace) -> int:
+    from bot.review.database import upgrade
+
+    upgrade()
+    print(f"Review tables are up to date ({_safe_url(tracker_store_url())}).")
+    return 0
+
+
+def _review_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.review.app import create_app
+    from bot.review.database import upgrade
+
+    if not args.no_upgrade:
+        upgrade()
+    # No access log: URLs carry search terms and conversation ids. No WebSockets: the app
+    # has none, and Rasa pins a `websockets` too old for uvicorn's WebSocket support.
+    uvicorn.run(
+        create_app(),
+        host=args.host,
+        port=args.port or port("REVIEW_PORT", 8080),
+        log_level="info",
+        access_log=False,
+        server_header=False,
+        ws="none",
+    )
+    return 0
+
+
+def _review_export_nlu(args: argparse.Namespace) -> int:
+    from bot.review.config import NLU_DIR
+    from bot.review.database import get_engine, upgrade
+    from bot.review.nlu import export_nlu
+
+    upgrade()
+    exported = export_nlu(get_engine(), NLU_DIR)
+    note = f"{exported.examples} corrected example(s)"
+    if exported.skipped_known:
+        note += f"; {exported.skipped_known} already in data/nlu/ left out"
+    if args.out:
+        args.out.write_text(exported.yaml, encoding="utf-8")
+        print(f"Wrote {note} to {args.out}.", file=sys.stderr)
+    else:
+        sys.stdout.write(exported.yaml)
+        print(note, file=sys.stderr)
+    return 0
+
+
+def _privacy_purge(args: argparse.Namespace) -> int:
+    from bot.privacy import parse_age, purge_conversations
+
+    try:
+        age = parse_age(args.older_than)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    conversations, events = purge_conversations(age, dry_run=args.dry_run)
+    verb = "Would delete" if args.dry_run else "Deleted"
+    print(
+        f"{verb} {conversations} conversation(s) ({events} events) whose last message is "
+        f"older than {age.days} days, with their review data."
+    )
+    return 0
+
+
+def _safe_url(url: str | None = None) -> str:
     from sqlalchemy.engine import make_url
 
-    return make_url(database_url()).render_as_string(hide_password=True)
+    return make_url(url or database_url()).render_as_string(hide_password=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    add(commands, "run", _run, "start the action server and the Rasa server")
+    add(commands, "run", _run, "start the action server, the Rasa server and the review app")
 
     db = commands.add_parser("db", help="database schema and seed data").add_subparsers(
         dest="db_command", required=True, metavar="COMMAND"
@@ -180,6 +331,59 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument(
         "--model", type=Path, help="model archive (default: models/ecrin.tar.gz)"
     )
+    evaluation.add_argument(
+        "--compare",
+        nargs="+",
+        type=Path,
+        metavar="CONFIG",
+        help="train each NLU pipeline config and print a comparison table",
+    )
+
+    tg = commands.add_parser("telegram", help="the Telegram bot's webhook").add_subparsers(
+        dest="telegram_command", required=True, metavar="COMMAND"
+    )
+    hook = add(tg, "set-webhook", _telegram, "tell Telegram to send updates to URL (HTTPS)")
+    hook.add_argument("url", help="public HTTPS URL ending in /webhooks/telegram/webhook")
+    add(tg, "delete-webhook", _telegram, "stop Telegram sending updates to the webhook")
+    poll = add(tg, "poll", _telegram, "long-poll Telegram and feed updates to the local webhook")
+    poll.add_argument(
+        "--webhook", default=None, help="local webhook (default: http://127.0.0.1:$RASA_PORT/...)"
+    )
+
+    scoring = add(commands, "score", _score, "score the running assistant on a case file")
+    scoring.add_argument(
+        "cases", type=Path, nargs="?", default=PROJECT_ROOT.parent / "shared" / "eval" / "dev.tsv"
+    )
+
+    staff = commands.add_parser("staff", help="staff accounts of the review app").add_subparsers(
+        dest="staff_command", required=True, metavar="COMMAND"
+    )
+    adding = add(staff, "add", _staff_add, "create an account (password: prompt or 2 stdin lines)")
+    adding.add_argument("name", help="username, e.g. jane.doe")
+    adding.add_argument("--role", choices=["reviewer", "admin"], default="reviewer")
+    removing = add(staff, "remove", _staff_remove, "remove an account")
+    removing.add_argument("name")
+    add(staff, "list", _staff_list, "list the accounts")
+
+    review = commands.add_parser("review", help="the staff review app").add_subparsers(
+        dest="review_command", required=True, metavar="COMMAND"
+    )
+    add(review, "upgrade", _review_upgrade, "create or migrate the review tables (Alembic)")
+    serving = add(review, "serve", _review_serve, "run the review app alone")
+    serving.add_argument("--host", default=os.environ.get("REVIEW_INTERFACE") or "127.0.0.1")
+    serving.add_argument("--port", type=int, default=None, help="default: $REVIEW_PORT or 8080")
+    serving.add_argument("--no-upgrade", action="store_true", help="skip the migrations")
+    exporting = add(review, "export-nlu", _review_export_nlu, "corrected examples as NLU YAML")
+    exporting.add_argument("--out", type=Path, help="write to FILE instead of stdout")
+
+    privacy = commands.add_parser("privacy", help="stored conversations").add_subparsers(
+        dest="privacy_command", required=True, metavar="COMMAND"
+    )
+    purging = add(privacy, "purge", _privacy_purge, "delete conversations older than an age")
+    purging.add_argument(
+        "--older-than", required=True, metavar="AGE", help="e.g. 180d (days) or 26w (weeks)"
+    )
+    purging.add_argument("--dry-run", action="store_true", help="count, delete nothing")
     return parser
 
 

@@ -200,6 +200,33 @@ def compare(configs: list[Path]) -> str:
     return "\n".join(rows)
 
 
+SHARED_SCORER = PROJECT_ROOT.parent / "shared" / "eval" / "score.py"
+
+
+def score_running_assistant(cases: Path, scorer: Path = SHARED_SCORER, model: Path = MODEL) -> int:
+    """Start the assistant on free ports and let the black-box scorer ask it every case."""
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+
+    from bot.serve import Ports, running
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    with tempfile.TemporaryDirectory(prefix="ecrin-score-") as scratch:
+        # A throwaway tracker store: scoring conversations are not real users'.
+        env = {"TRACKER_STORE_URL": f"sqlite:///{Path(scratch) / 'tracker.db'}"}
+        with running(Ports(free_port(), free_port()), model=model, env=env) as stack:
+            url = f"{stack.rasa_url}/webhooks/rest/webhook"
+            return subprocess.run(
+                [sys.executable, str(scorer), str(cases), "--url", url]
+            ).returncode
+
+
 def evaluate(model: Path = MODEL) -> str:
     train, test = load_examples(TRAIN_DIR), load_examples(TEST_DIR)
     texts = [e.text for e in test]

@@ -170,7 +170,12 @@ def answer(session: Session, query: EventQuery, today: dt.date, page: int = 1) -
     found = find(session, query, limit=PAGE_SIZE + 1, offset=offset)
     shown, has_more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
     lines: list[str] = []
-    if shown:
+    if shown and page == 1 and all(e.starts_at is None for e in shown) and not query.when.past:
+        # Only self-paced courses: say plainly that nothing with a date is announced.
+        open_now = "but these self-paced courses are open any time:"
+        lines.append(f"I couldn't find any dated {query.describe()}, {open_now}")
+        lines += [_describe(e) for e in shown]
+    elif shown:
         heading = "More" if page > 1 else "Here is what I found"
         lines.append(f"{heading}: {query.describe()}:")
         lines += [_describe(e) for e in shown]

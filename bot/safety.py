@@ -61,7 +61,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"arm (went|is|has gone) numb|anaphyla\w*|allergic reaction|throat (is )?(closing|swelling)|"
             r"(lips|tongue|face) (is |are )?(swollen|swelling)|wheezing|turning blue|fitting|"
             r"bleeding (heavily|badly|a lot|(won'?t|will not|wont|doesn'?t) stop)|severe bleeding|"
-            r"blood everywhere|lots of blood|choking|call an ambulance|worst headache|^emergency\W*$)"
+            r"blood everywhere|lots of blood(?! (samples?|tests?|draws?|taken))|choking|call an ambulance|worst headache|^emergency\W*$)"
         ),
     ),
     (
@@ -79,8 +79,9 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             rf"(which|what) (treatment|medicine|medication|drug|therapy|painkiller) (is (best|safest|right|better)|should i)|"
             rf"(best|safest|better) for (me|my)\b|is (it|this) safe for me|should i (join|enrol|enroll|sign up for) (this|that)|"
             rf"(would|will|is) (this|the|that) (\w+ )?trial (be )?(safe|right|good) for me|"
-            rf"(is|are) (this|that|my \w+) (serious|normal|dangerous|bad|something to worry about)|"
-            rf"normal for me|should i be worried|diagnose|recommend .* (or|for my)|"
+            rf"(is|are) (this|my \w+) (serious|dangerous|something to worry about)|is (that|it) serious|"
+            rf"(reading|result|level|pressure|sugar|count|temperature)s? (is|was|of) .*is (that|this|it) (bad|normal|high|low|dangerous)|"
+            rf"normal for me|should i be worried|diagnose (me|my)|recommend .* (or|for my)|"
             rf"should i (have|try|do) the (surgery|operation|trial)|test results normal)"
         ),
     ),

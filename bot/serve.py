@@ -1,4 +1,5 @@
-"""Start the action server and the Rasa server together, and stop them together.
+"""Start the action server, the Rasa server and the staff review app together, and stop them
+together.
 
 `make run` and the end-to-end tests both use this, so what the tests start is what users run.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -14,12 +16,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
-from bot.settings import PROJECT_ROOT, port
+from bot.settings import PROJECT_ROOT, port, tracker_store_url
 
 # Rasa phones home unless told not to; the network here is closed and users' privacy matters.
 QUIET_ENV = {
@@ -32,12 +34,26 @@ QUIET_ENV = {
 
 @dataclass
 class Ports:
+    """Where each process listens. `review`: None picks a free port (what the tests get, so
+    they never collide with a running `make run`), 0 leaves the review app out."""
+
     rasa: int = 5005
     actions: int = 5055
+    review: int | None = None
 
     @classmethod
     def from_env(cls) -> Ports:
-        return cls(rasa=port("RASA_PORT", 5005), actions=port("ACTIONS_PORT", 5055))
+        return cls(
+            rasa=port("RASA_PORT", 5005),
+            actions=port("ACTIONS_PORT", 5055),
+            review=port("REVIEW_PORT", 8080),
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @dataclass
@@ -50,6 +66,10 @@ class Stack:
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.rasa}"
+
+    @property
+    def review_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.ports.review}" if self.ports.review else None
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -69,6 +89,19 @@ def endpoints_file(ports: Ports, directory: Path) -> Path:
     config = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
     config["action_endpoint"]["url"] = f"http://127.0.0.1:{ports.actions}/webhook"
     path = directory / "endpoints.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+TELEGRAM_CHANNEL = "bot.channels.telegram.TelegramInput"
+
+
+def credentials_file(env: dict[str, str], directory: Path) -> Path:
+    """credentials.yml, plus the Telegram channel when TELEGRAM_TOKEN is set."""
+    config = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text(encoding="utf-8")) or {}
+    if env.get("TELEGRAM_TOKEN"):
+        config.setdefault(TELEGRAM_CHANNEL, None)
+    path = directory / "credentials.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 
@@ -99,11 +132,22 @@ def running(
     log_dir: Path | None = None,
     timeout: float = 180,
 ) -> Iterator[Stack]:
-    """Start the action server and the Rasa server; stop both on exit."""
+    """Start the action server, the Rasa server and the review app; stop them all on exit.
+
+    The review tables are migrated first, in this process: before Rasa starts, so the two
+    never race to create the events table in a new database.
+    """
     process_env = {**os.environ, **QUIET_ENV, **(env or {})}
+    if ports.review is None:
+        ports = replace(ports, review=free_port())
     stack = Stack(ports)
+    if ports.review:
+        from bot.review.database import upgrade
+
+        upgrade(process_env.get("TRACKER_STORE_URL") or tracker_store_url())
     with tempfile.TemporaryDirectory(prefix="ecrin-run-") as scratch:
         endpoints = endpoints_file(ports, Path(scratch))
+        credentials = credentials_file(process_env, Path(scratch))
 
         def start(name: str, command: list[str]) -> subprocess.Popen:
             output = open(log_dir / f"{name}.log", "wb") if log_dir else None  # noqa: SIM115
@@ -129,11 +173,28 @@ def running(
                     "--endpoints",
                     str(endpoints),
                     "--credentials",
-                    str(PROJECT_ROOT / "credentials.yml"),
+                    str(credentials),
                     "--model",
                     str(model or PROJECT_ROOT / "models"),
                 ),
             )
+            if ports.review:
+                review = start(
+                    "review",
+                    [
+                        sys.executable,
+                        "-m",
+                        "bot.cli",
+                        "review",
+                        "serve",
+                        "--no-upgrade",
+                        "--port",
+                        str(ports.review),
+                        "--host",
+                        process_env.get("REVIEW_INTERFACE", "127.0.0.1"),
+                    ],
+                )
+                _wait_until_up(f"{stack.review_url}/health", review, "review app", timeout)
             _wait_until_up(
                 f"http://127.0.0.1:{ports.actions}/health", actions, "action server", timeout
             )
@@ -143,18 +204,31 @@ def running(
             stack.stop()
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    # `kill`, `docker stop` and systemd send SIGTERM: stop the children as Ctrl-C does,
+    # instead of leaving them running.
+    raise KeyboardInterrupt
+
+
 def serve_forever() -> int:
-    """`bot run`: start everything in the foreground until Ctrl-C."""
+    """`bot run`: start everything in the foreground until Ctrl-C (or SIGTERM)."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     ports = Ports.from_env()
     with running(ports) as stack:
         base = f"http://localhost:{ports.rasa}"
-        print(
-            "\nThe ECRIN assistant is running. Ctrl-C stops everything.\n"
-            f"  web chat      {base}/webhooks/web/\n"
-            f"  REST webhook  {base}/webhooks/rest/webhook\n"
-            f"  action server http://localhost:{ports.actions}/health\n",
-            flush=True,
-        )
+        review = f"http://localhost:{ports.review}/"
+        lines = [
+            "The ECRIN assistant is running. Ctrl-C stops everything.",
+            f"  web chat      {base}/webhooks/web/",
+            f"  REST webhook  {base}/webhooks/rest/webhook",
+        ]
+        if os.environ.get("TELEGRAM_TOKEN"):
+            lines.append(f"  Telegram      {base}/webhooks/telegram/webhook")
+        lines.append(f"  action server http://localhost:{ports.actions}/health")
+        lines.append(f"  staff review  {review}")
+        if not _has_staff():
+            lines.append("                (no accounts yet: bot staff add NAME --role admin)")
+        print("\n" + "\n".join(lines) + "\n", flush=True)
         try:
             while all(p.poll() is None for p in stack.processes.values()):
                 time.sleep(1)
@@ -164,3 +238,13 @@ def serve_forever() -> int:
         stopped = [name for name, p in stack.processes.items() if p.poll() is not None]
         print(f"Stopped unexpectedly: {', '.join(stopped)}; stopping the rest.", file=sys.stderr)
         return 1
+
+
+def _has_staff() -> bool:
+    from bot.review.accounts import list_staff
+    from bot.review.database import get_engine
+
+    try:
+        return bool(list_staff(get_engine()))
+    finally:
+        get_engine().dispose()

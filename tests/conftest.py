@@ -21,6 +21,8 @@ import pytest
 from bot import db
 from bot.seed import seed_events, seed_partners
 from bot.settings import PROJECT_ROOT
+from tests.telegram_fake import TOKEN as TELEGRAM_TOKEN
+from tests.telegram_fake import FakeBotApi
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
@@ -111,9 +113,17 @@ class Assistant:
     base_url: str
     tracker_store_url: str
 
-    def post(self, path: str, body: bytes, content_type: str = "application/json"):
+    def post(
+        self,
+        path: str,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ):
         request = urllib.request.Request(
-            self.base_url + path, data=body, headers={"Content-Type": content_type}
+            self.base_url + path,
+            data=body,
+            headers={"Content-Type": content_type, **(headers or {})},
         )
         try:
             with urllib.request.urlopen(request, timeout=60) as reply:
@@ -141,8 +151,22 @@ class Assistant:
 
 
 @pytest.fixture(scope="session")
-def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    """The real action server and Rasa server, on free ports, with the trained model."""
+def fake_telegram() -> Iterator[FakeBotApi]:
+    """A local fake of Telegram's Bot API, which the assistant's Telegram channel talks to."""
+    server = FakeBotApi().start()
+    yield server
+    server.stop()
+
+
+TELEGRAM_SECRET = "test-webhook-secret"
+
+
+@pytest.fixture(scope="session")
+def assistant(
+    tmp_path_factory: pytest.TempPathFactory, fake_telegram: FakeBotApi
+) -> Iterator[Assistant]:
+    """The real action server and Rasa server, on free ports, with the trained model, its
+    Telegram channel pointed at the fake Bot API."""
     from bot.serve import Ports, running
 
     if not MODEL.exists():
@@ -151,6 +175,9 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     env = {
         "DATABASE_URL": seed_database(f"sqlite:///{directory / 'ecrin.db'}"),
         "TRACKER_STORE_URL": f"sqlite:///{directory / 'tracker.db'}",
+        "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "TELEGRAM_API_URL": fake_telegram.url,
     }
     logs = directory / "logs"
     logs.mkdir()

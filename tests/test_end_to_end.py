@@ -130,3 +130,32 @@ def test_involvement_form_asks_stage_then_country_then_guides(assistant: Assista
     text = assistant.reply_text("Ireland", sender)
     assert text.startswith("Designing the study:")
     assert "NCTO" in text and "IPPOSI" in text
+
+
+def test_web_history_and_forget_only_touch_web_conversations(assistant: Assistant) -> None:
+    # A REST client's conversation must not be readable or erasable through the web page.
+    assistant.ask("What is a placebo?", sender="rest-user-1")
+    status, _, body = assistant.get("/webhooks/web/history?sender=rest-user-1")
+    assert status == 200 and json.loads(body) == []
+    status, reply = assistant.post(
+        "/webhooks/web/forget", json.dumps({"sender": "rest-user-1"}).encode()
+    )
+    assert status == 200 and reply == {"erased_events": 0}
+
+    assistant.ask("What is a placebo?", sender="web-user-1", channel="web")
+    status, _, body = assistant.get("/webhooks/web/history?sender=web-user-1")
+    shown = json.loads(body)
+    assert shown[0] == {"from": "user", "text": "What is a placebo?"}
+    assert shown[1]["from"] == "bot" and "placebo" in shown[1]["text"].lower()
+    _, reply = assistant.post("/webhooks/web/forget", json.dumps({"sender": "web-user-1"}).encode())
+    assert reply["erased_events"] > 0
+    assert json.loads(assistant.get("/webhooks/web/history?sender=web-user-1")[2]) == []
+
+
+@pytest.mark.parametrize("query", ["", "?sender=", "?sender=" + "x" * 200])
+def test_web_history_rejects_bad_sender_ids(assistant: Assistant, query: str) -> None:
+    import urllib.error
+
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        assistant.get("/webhooks/web/history" + query)
+    assert caught.value.code == 400

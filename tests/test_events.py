@@ -192,3 +192,15 @@ def test_days_are_shown_in_the_events_own_time_zone(events_db: str) -> None:
     with db.session_scope(events_db) as session:
         result = answer(session, parse_query("past events", TODAY), TODAY)
     assert "Test trials day 2025 — 20 May 2025, Madrid." in result.text
+
+
+def test_only_self_paced_courses_found_says_no_dated_ones_are_announced(tmp_path: Path) -> None:
+    url = seed_database(f"sqlite:///{tmp_path / 'only-courses.db'}", FIXTURES / "events.yml")
+    with db.session_scope(url) as session:
+        result = answer(
+            session, parse_query("courses for patients", dt.date(2027, 6, 1)), dt.date(2027, 6, 1)
+        )
+    assert result.text.startswith(
+        "I couldn't find any dated courses or trainings for patients coming up, "
+        "but these self-paced courses are open any time:\n• Test self-paced course"
+    )

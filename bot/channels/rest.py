@@ -49,8 +49,8 @@ class IncomingMessage:
     metadata: dict[str, Any] | None
 
 
-def parse_body(body: bytes) -> IncomingMessage:
-    """Validate a webhook body; raise `BadRequest` with a reason a developer can act on."""
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or `BadRequest` (size, UTF-8, JSON, object)."""
     if len(body) > MAX_BODY_BYTES:
         raise BadRequest(f"body is larger than {MAX_BODY_BYTES // 1024} KB", status=413)
     try:
@@ -61,6 +61,12 @@ def parse_body(body: bytes) -> IncomingMessage:
         raise BadRequest(f"body is not valid JSON: {error.msg}") from error
     if not isinstance(payload, dict):
         raise BadRequest('body must be a JSON object like {"sender": "...", "message": "..."}')
+    return payload
+
+
+def parse_body(body: bytes) -> IncomingMessage:
+    """Validate a webhook body; raise `BadRequest` with a reason a developer can act on."""
+    payload = parse_json_object(body)
 
     sender = payload.get("sender")
     if isinstance(sender, int) and not isinstance(sender, bool):

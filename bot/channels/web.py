@@ -1,12 +1,19 @@
 """The web chat: a page served by the Rasa server itself, same origin, no CORS needed.
 
-`GET /webhooks/web/` serves the page; the page posts to `POST /webhooks/web/webhook`, which
-is the validated REST protocol under the channel name "web" (so staff can tell web
-conversations from API ones).
+* `GET /webhooks/web/` — the page; `GET /webhooks/web/static/embed.js` — a one-line snippet
+  that shows it as a chat bubble on another site;
+* `POST /webhooks/web/webhook` — the validated REST protocol under the channel name "web", so
+  staff can tell web conversations from API ones;
+* `GET /webhooks/web/history?sender=…` — the transcript, so a reload keeps the conversation;
+* `POST /webhooks/web/forget` — erase this conversation; `GET /webhooks/web/privacy`.
+
+The sender id is a random UUID the page keeps in localStorage: whoever holds it holds the
+conversation, like a session cookie.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +23,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.rest import RestInput
+from bot.channels.rest import (
+    MAX_SENDER_CHARS,
+    BadRequest,
+    RestInput,
+    error_response,
+    parse_json_object,
+)
+from bot.privacy import PRIVACY_NOTICE, erase_conversation
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -51,4 +65,78 @@ class WebChatInput(RestInput):
                 STATIC_DIR / "index.html", headers=SECURITY_HEADERS, mime_type="text/html"
             )
 
+        @webhook.route("/privacy", methods=["GET"])
+        async def privacy(_: Request) -> HTTPResponse:
+            return response.html(privacy_page(), headers=SECURITY_HEADERS)
+
+        @webhook.route("/history", methods=["GET"])
+        async def history(request: Request) -> HTTPResponse:
+            try:
+                sender = _sender(request.args.get("sender"))
+            except BadRequest as error:
+                return error_response(error)
+            events = await _web_events(request, sender)
+            return response.json(transcript(events))
+
+        @webhook.route("/forget", methods=["POST"])
+        async def forget(request: Request) -> HTTPResponse:
+            try:
+                sender = _sender(parse_json_object(request.body or b"").get("sender"))
+            except BadRequest as error:
+                return error_response(error)
+            if not await _web_events(request, sender):
+                return response.json({"erased_events": 0})
+            return response.json({"erased_events": erase_conversation(sender)})
+
         webhook.static("/static", str(STATIC_DIR), name="web_static")
+
+
+async def _web_events(request: Request, sender: str) -> list[Any]:
+    """The conversation's events, but only for a conversation held on the web channel:
+    other channels' ids (a REST client's "user1") must not be readable or erasable here."""
+    from rasa.shared.core.events import UserUttered
+
+    tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+    events = list(tracker.events) if tracker else []
+    channels = {e.input_channel for e in events if isinstance(e, UserUttered)}
+    return events if channels == {WebChatInput.name()} else []
+
+
+def _sender(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_SENDER_CHARS:
+        raise BadRequest(
+            f'"sender" must be a non-empty string of at most {MAX_SENDER_CHARS} characters'
+        )
+    return value.strip()
+
+
+def transcript(events: Any) -> list[dict[str, Any]]:
+    """User and assistant messages, as the page shows them (button clicks by their title)."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    shown: list[dict[str, Any]] = []
+    for event in events:
+        if isinstance(event, UserUttered):
+            text = (event.metadata or {}).get("display") or event.text or ""
+            if text and not text.startswith("/"):
+                shown.append({"from": "user", "text": text})
+        elif isinstance(event, BotUttered) and (event.text or event.data.get("buttons")):
+            shown.append(
+                {
+                    "from": "bot",
+                    "text": event.text or "",
+                    "buttons": event.data.get("buttons") or [],
+                }
+            )
+    return shown
+
+
+def privacy_page() -> str:
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<title>Privacy — ECRIN assistant</title><link rel="stylesheet" href="static/chat.css">'
+        '</head><body><main class="chat"><h1>Privacy</h1>'
+        f"<p>{html.escape(PRIVACY_NOTICE)}</p>"
+        '<p><a href="./">Back to the chat</a></p></main></body></html>'
+    )

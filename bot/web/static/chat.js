@@ -46,7 +46,7 @@
     item.scrollIntoView({ block: "end" });
   }
 
-  function addButtons(buttons) {
+  function addButtons(buttons, disabled) {
     var list = document.createElement("ul");
     list.className = "chips";
     buttons.forEach(function (button) {
@@ -58,6 +58,7 @@
         list.remove();
         send(button.payload, button.title);
       });
+      if (disabled) { chip.disabled = true; }
       entry.appendChild(chip);
       list.appendChild(entry);
     });
@@ -74,10 +75,13 @@
   function send(payload, shown) {
     addMessage("user", shown || payload);
     typing.hidden = false;
+    // A button's title travels with its payload, so the transcript shows what was clicked.
+    var body = { sender: sender, message: payload };
+    if (shown) { body.metadata = { display: shown }; }
     return fetch(WEBHOOK, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: sender, message: payload })
+      body: JSON.stringify(body)
     }).then(function (response) {
       return response.json().then(function (body) {
         if (!response.ok) { throw new Error(body.error || ("HTTP " + response.status)); }
@@ -99,9 +103,37 @@
     send(text);
   });
 
-  document.getElementById("restart").addEventListener("click", function () {
+  function restart() {
     sender = newSender();
     log.textContent = "";
     input.focus();
+  }
+
+  document.getElementById("restart").addEventListener("click", restart);
+
+  document.getElementById("forget").addEventListener("click", function () {
+    fetch("forget", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: sender })
+    }).then(function () {
+      restart();
+      addMessage("bot", "Done: this conversation has been erased.");
+    }).catch(function () {
+      addMessage("bot", "Sorry, I couldn't erase the conversation right now. Please try again.");
+    });
   });
+
+  // A reload brings the conversation back; only the latest buttons stay clickable.
+  fetch("history?sender=" + encodeURIComponent(sender))
+    .then(function (response) { return response.ok ? response.json() : []; })
+    .then(function (entries) {
+      entries.forEach(function (entry, index) {
+        addMessage(entry.from, entry.text);
+        if (entry.buttons && entry.buttons.length) {
+          addButtons(entry.buttons, index !== entries.length - 1);
+        }
+      });
+    })
+    .catch(function () { /* a fresh page is still usable */ });
 })();

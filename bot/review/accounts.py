@@ -1,0 +1,175 @@
+"""Staff accounts: argon2 password hashes, two roles, and login throttling."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Engine
+
+from bot.review.schema import ROLES, login_attempts, staff
+
+MIN_PASSWORD_LENGTH = 10
+USERNAME = re.compile(r"^[\w.@+-]{2,80}$")
+
+_hasher = PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified when the username is unknown, so a wrong name costs as long as a wrong
+    # password and response times do not tell which names exist.
+    return _hasher.hash("not-a-real-password")
+
+
+class AccountError(ValueError):
+    """A staff account cannot be created or changed; the message says why."""
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    username: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class LoginOutcome(Enum):
+    OK = "ok"
+    WRONG = "wrong"
+    THROTTLED = "throttled"
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def check_new_account(username: str, password: str, role: str) -> str:
+    """The normalised username, or AccountError for a bad name, password or role."""
+    name = normalise_username(username)
+    if not USERNAME.match(name):
+        raise AccountError(
+            "A username is 2 to 80 letters, digits or . _ @ + - (no spaces), e.g. jane.doe"
+        )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if role not in ROLES:
+        raise AccountError(f"The role must be one of: {', '.join(ROLES)}")
+    return name
+
+
+def add_staff(engine: Engine, username: str, password: str, role: str = "reviewer") -> Staff:
+    name = check_new_account(username, password, role)
+    with engine.begin() as connection:
+        exists = connection.execute(sa.select(staff.c.id).where(staff.c.username == name)).first()
+        if exists:
+            raise AccountError(f"{name} already has an account")
+        staff_id = connection.execute(
+            staff.insert().values(
+                username=name,
+                password_hash=_hasher.hash(password),
+                role=role,
+                created_at=time.time(),
+            )
+        ).inserted_primary_key[0]
+    return Staff(staff_id, name, role)
+
+
+def remove_staff(engine: Engine, username: str) -> bool:
+    """Remove an account (its sessions end at their next request); False if there was none."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            staff.delete().where(staff.c.username == normalise_username(username))
+        )
+        return bool(result.rowcount)
+
+
+def list_staff(engine: Engine) -> list[Staff]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(staff.c.id, staff.c.username, staff.c.role).order_by(staff.c.username)
+        )
+        return [Staff(*row) for row in rows]
+
+
+def get_staff(engine: Engine, staff_id: int) -> Staff | None:
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(staff.c.id, staff.c.username, staff.c.role).where(staff.c.id == staff_id)
+        ).first()
+    return Staff(*row) if row else None
+
+
+def authenticate(
+    engine: Engine,
+    username: str,
+    password: str,
+    ip: str,
+    max_failures: int = 5,
+    window_seconds: int = 15 * 60,
+    now: float | None = None,
+) -> tuple[LoginOutcome, Staff | None]:
+    """Check a login, throttled per (username, address): after `max_failures` failures within
+    `window_seconds` every attempt is refused, right or wrong, until the window moves on."""
+    now = time.time() if now is None else now
+    name = normalise_username(username)[:80]
+    ip = ip[:64]
+    since = now - window_seconds
+    with engine.begin() as connection:
+        # Forget attempts nobody needs any more, so the table stays small.
+        connection.execute(
+            login_attempts.delete().where(login_attempts.c.attempted_at < now - 86_400)
+        )
+        failures = connection.execute(
+            sa.select(sa.func.count()).where(
+                login_attempts.c.username == name,
+                login_attempts.c.ip == ip,
+                login_attempts.c.attempted_at >= since,
+                login_attempts.c.succeeded.is_(False),
+            )
+        ).scalar_one()
+        if failures >= max_failures:
+            return LoginOutcome.THROTTLED, None
+
+        row = connection.execute(
+            sa.select(staff.c.id, staff.c.username, staff.c.role, staff.c.password_hash).where(
+                staff.c.username == name
+            )
+        ).first()
+        ok = _verify(row.password_hash if row else _dummy_hash(), password) and row is not None
+        connection.execute(
+            login_attempts.insert().values(username=name, ip=ip, attempted_at=now, succeeded=ok)
+        )
+        if not ok:
+            return LoginOutcome.WRONG, None
+        if _hasher.check_needs_rehash(row.password_hash):
+            connection.execute(
+                staff.update()
+                .where(staff.c.id == row.id)
+                .values(password_hash=_hasher.hash(password))
+            )
+        # A success clears this pair's failures: a colleague's typos don't lock them out later.
+        connection.execute(
+            login_attempts.delete().where(
+                login_attempts.c.username == name,
+                login_attempts.c.ip == ip,
+                login_attempts.c.succeeded.is_(False),
+            )
+        )
+        return LoginOutcome.OK, Staff(row.id, row.username, row.role)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

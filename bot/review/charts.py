@@ -1,0 +1,100 @@
+"""Charts drawn on the server as inline SVG: no JavaScript, nothing fetched from elsewhere.
+
+Colours come from attributes (not inline styles), so the page's strict Content-Security-
+Policy holds. Each bar carries a <title>, which browsers show as a tooltip and screen
+readers read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from markupsafe import Markup, escape
+
+from bot.review.conversations import DailyCount
+
+WIDTH = 720
+HEIGHT = 200
+MARGIN_LEFT = 44
+MARGIN_BOTTOM = 24
+MARGIN_TOP = 10
+BAR_COLOUR = "#2f6fb0"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def daily_bars(
+    title: str, points: Sequence[DailyCount], percent: bool = False, colour: str = BAR_COLOUR
+) -> Markup:
+    """A bar per day, with the highest value on the axis and a date label every week."""
+    fmt: Callable[[float], str] = _percent if percent else _number
+    top = max((point.value for point in points), default=0) or 1
+    plot_width = WIDTH - MARGIN_LEFT - 8
+    plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    step = plot_width / max(1, len(points))
+    bar = max(1.0, step * 0.8)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{MARGIN_LEFT}" y1="{MARGIN_TOP + plot_height}" x2="{WIDTH - 4}" '
+        f'y2="{MARGIN_TOP + plot_height}" stroke="#999" stroke-width="1"/>',
+        f'<text x="{MARGIN_LEFT - 6}" y="{MARGIN_TOP + 10}" text-anchor="end" '
+        f'font-size="11" fill="#555">{escape(fmt(top))}</text>',
+        f'<text x="{MARGIN_LEFT - 6}" y="{MARGIN_TOP + plot_height}" text-anchor="end" '
+        f'font-size="11" fill="#555">0</text>',
+    ]
+    for index, point in enumerate(points):
+        height = plot_height * (point.value / top) if top else 0
+        x = MARGIN_LEFT + index * step + (step - bar) / 2
+        y = MARGIN_TOP + plot_height - height
+        label = f"{point.day:%a %d %b %Y}: {fmt(point.value)}"
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{height:.1f}" '
+            f'fill="{escape(colour)}"><title>{escape(label)}</title></rect>'
+        )
+        # A date every week, counted back from the last day so the last one is labelled.
+        from_end = len(points) - 1 - index
+        if from_end % 7 == 0:
+            anchor = "end" if from_end == 0 else "start" if index == 0 else "middle"
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{HEIGHT - 6}" text-anchor="{anchor}" '
+                f'font-size="11" fill="#555">{point.day:%d %b}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def horizontal_bars(title: str, items: Sequence[tuple[str, int]]) -> Markup:
+    """A labelled horizontal bar per item (e.g. the most frequent intents)."""
+    row = 22
+    label_width = 220
+    height = max(row, row * len(items)) + 4
+    top = max((value for _, value in items), default=0) or 1
+    bar_space = WIDTH - label_width - 60
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+    ]
+    if not items:
+        parts.append('<text x="4" y="16" font-size="12" fill="#555">No messages yet.</text>')
+    for index, (name, value) in enumerate(items):
+        y = index * row + 2
+        width = bar_space * value / top
+        parts.append(
+            f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end" font-size="12" '
+            f'fill="#222">{escape(name)}</text>'
+            f'<rect x="{label_width}" y="{y + 3}" width="{width:.1f}" height="{row - 6}" '
+            f'fill="{BAR_COLOUR}"><title>{escape(name)}: {value:,}</title></rect>'
+            f'<text x="{label_width + width + 6:.1f}" y="{y + 15}" font-size="12" '
+            f'fill="#222">{value:,}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -1,0 +1,266 @@
+"""The NLU inbox: user messages the model was unsure about, labelled by staff, and exported
+as Rasa NLU training data — the loop that improves the model.
+
+An open item is a typed user message whose intent confidence is below the threshold (which
+includes every `nlu_fallback`) and that nobody has labelled yet. Staff mark it correct,
+relabel it with a known intent or retrieval key (e.g. `faq_trials/placebo`), or dismiss it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+from sqlalchemy.engine import Engine
+
+from bot.review.conversations import NluLabel, Page, clamp_page
+from bot.review.messages import (
+    FALLBACK_INTENT,
+    UserMessage,
+    read_user_message,
+    sync_messages,
+)
+from bot.review.schema import events, messages, nlu_labels
+
+VIEWS = ("open", "labelled", "dismissed")
+EXPORTED_STATUSES = ("correct", "relabelled")
+
+
+class LabelError(ValueError):
+    """A label cannot be saved; the message says why."""
+
+
+@dataclass(frozen=True)
+class NluItem:
+    message: UserMessage
+    label: NluLabel | None
+
+
+# --- Known labels ----------------------------------------------------------------------------
+
+
+def known_labels(nlu_dir: Path) -> list[str]:
+    """Every intent and retrieval key in the training data (data/nlu/*.yml), sorted."""
+    files = sorted(nlu_dir.glob("*.yml"))
+    return list(_labels_in(tuple((path, path.stat().st_mtime) for path in files)))
+
+
+@lru_cache(maxsize=4)
+def _labels_in(files: tuple[tuple[Path, float], ...]) -> tuple[str, ...]:
+    # Keyed by modification times, so an edited data/nlu file is read again.
+    labels: set[str] = set()
+    for path, _ in files:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for item in document.get("nlu") or []:
+            if isinstance(item, dict) and isinstance(item.get("intent"), str):
+                labels.add(item["intent"])
+    return tuple(sorted(labels))
+
+
+def training_examples(nlu_dir: Path) -> set[str]:
+    """The normalised text of every training example, to avoid exporting duplicates."""
+    found: set[str] = set()
+    for path in sorted(nlu_dir.glob("*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for item in document.get("nlu") or []:
+            if isinstance(item, dict) and isinstance(item.get("examples"), str):
+                for line in item["examples"].splitlines():
+                    line = line.strip()
+                    if line.startswith("- "):
+                        found.add(_normalise(_strip_annotations(line[2:])))
+    return found
+
+
+# "[text](entity)", "[text]{…}" and "[text][…]": how Rasa marks entities inside an example.
+_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\}|\[[^\]]*\])")
+
+
+def _strip_annotations(text: str) -> str:
+    return _ANNOTATION.sub(r"\1", text)
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+# --- The inbox ------------------------------------------------------------------------------
+
+
+class NluInbox:
+    def __init__(self, engine: Engine, low_confidence: float = 0.7) -> None:
+        self.engine = engine
+        self.low_confidence = low_confidence
+
+    def items(self, view: str = "open", page: int = 1, size: int = 25) -> Page:
+        """One page of `view`: "open" (unsure and not yet labelled), "labelled" (correct or
+        relabelled) or "dismissed", the newest message first."""
+        if view not in VIEWS:
+            view = "open"
+        sync_messages(self.engine)
+        labelled = sa.select(nlu_labels.c.event_id)
+        if view == "open":
+            query = sa.select(messages.c.event_id, messages.c.timestamp).where(
+                sa.or_(
+                    messages.c.intent == FALLBACK_INTENT,
+                    messages.c.confidence < self.low_confidence,
+                ),
+                messages.c.event_id.not_in(labelled),
+            )
+        else:
+            statuses = ("dismissed",) if view == "dismissed" else EXPORTED_STATUSES
+            query = sa.select(messages.c.event_id, messages.c.timestamp).where(
+                messages.c.event_id.in_(labelled.where(nlu_labels.c.status.in_(statuses)))
+            )
+        matching = query.subquery()
+        with self.engine.connect() as connection:
+            total = connection.execute(sa.select(sa.func.count()).select_from(matching)).scalar()
+            page = clamp_page(page, total or 0, size)
+            ids = (
+                connection.execute(
+                    sa.select(matching.c.event_id)
+                    .order_by(matching.c.timestamp.desc(), matching.c.event_id.desc())
+                    .limit(size)
+                    .offset((page - 1) * size)
+                )
+                .scalars()
+                .all()
+            )
+            # The full prediction (best guess, entities) is only in Rasa's JSON: read it for
+            # the page shown.
+            found = {
+                row.id: read_user_message(*row)
+                for row in connection.execute(
+                    sa.select(
+                        events.c.id, events.c.sender_id, events.c.timestamp, events.c.data
+                    ).where(events.c.id.in_(ids))
+                )
+            }
+            labels = {
+                row.event_id: NluLabel(row.status, row.label, row.labelled_by)
+                for row in connection.execute(
+                    sa.select(
+                        nlu_labels.c.event_id,
+                        nlu_labels.c.status,
+                        nlu_labels.c.label,
+                        nlu_labels.c.labelled_by,
+                    ).where(nlu_labels.c.event_id.in_(ids))
+                )
+            }
+        items = [NluItem(found[i], labels.get(i)) for i in ids if i in found]
+        return Page(items, page, size, total or 0)
+
+    def label(
+        self, event_id: int, action: str, by: str, known: Iterable[str], label: str = ""
+    ) -> None:
+        """Record staff's verdict on one message: "correct", "relabel" (to `label`),
+        "dismiss", or "reopen" (forget the verdict)."""
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                sa.select(events.c.id, events.c.sender_id, events.c.timestamp, events.c.data).where(
+                    events.c.id == event_id, events.c.type_name == "user"
+                )
+            ).first()
+            if row is None:
+                raise LabelError("That message does not exist (any more).")
+            message = read_user_message(*row)
+            connection.execute(nlu_labels.delete().where(nlu_labels.c.event_id == event_id))
+            if action == "reopen":
+                return
+            predicted = message.prediction.label
+            known = set(known)
+            if action == "correct":
+                if predicted not in known:
+                    # nlu_fallback, or an FAQ intent without its topic: not a training label.
+                    raise LabelError(
+                        f"{predicted or 'No intent'} is not a label in data/nlu/: "
+                        "relabel the message or dismiss it."
+                    )
+                status, chosen = "correct", predicted
+            elif action == "relabel":
+                chosen = label.strip()
+                if chosen not in known:
+                    raise LabelError(f"{chosen!r} is not an intent or retrieval key in data/nlu/.")
+                status = "relabelled"
+            elif action == "dismiss":
+                status, chosen = "dismissed", None
+            else:
+                raise LabelError(f"Unknown action {action!r}.")
+            connection.execute(
+                nlu_labels.insert().values(
+                    event_id=event_id,
+                    sender_id=message.sender_id,
+                    text=message.text,
+                    predicted=predicted,
+                    label=chosen,
+                    status=status,
+                    labelled_by=by,
+                    labelled_at=time.time(),
+                )
+            )
+
+
+# --- Export ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NluExport:
+    yaml: str
+    examples: int
+    skipped_known: int
+
+
+def export_nlu(engine: Engine, nlu_dir: Path, today: dt.date | None = None) -> NluExport:
+    """The corrected examples (relabelled, and confirmed as correct) as Rasa NLU YAML 3.1,
+    grouped by intent; examples already in the training data are left out."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(nlu_labels.c.label, nlu_labels.c.text)
+            .where(nlu_labels.c.status.in_(EXPORTED_STATUSES), nlu_labels.c.label.is_not(None))
+            .order_by(nlu_labels.c.label, nlu_labels.c.labelled_at, nlu_labels.c.id)
+        ).all()
+    existing = training_examples(nlu_dir)
+    by_label: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    skipped = 0
+    for label, text in rows:
+        example = _as_example(text)
+        key = _normalise(example)
+        if not example or example.startswith("/") or key in seen:
+            continue
+        if key in existing:
+            skipped += 1
+            continue
+        seen.add(key)
+        by_label.setdefault(label, []).append(example)
+    day = (today or dt.date.today()).isoformat()
+    lines = [
+        f"# Corrected in the staff review app (bot review export-nlu), {day}.",
+        "# Check each example, then merge it into the matching file in data/nlu/.",
+        'version: "3.1"',
+    ]
+    if not by_label:
+        lines.append("nlu: []")
+    else:
+        lines.append("nlu:")
+        for label, examples in by_label.items():
+            lines.append(f"- intent: {label}")
+            lines.append("  examples: |")
+            lines.extend(f"    - {example}" for example in examples)
+    text = "\n".join(lines) + "\n"
+    return NluExport(text, sum(map(len, by_label.values())), skipped)
+
+
+def _as_example(text: str) -> str:
+    """One line of a literal block; brackets that Rasa would read as an entity annotation
+    (e.g. two masks in a row, "[email][phone]") become parentheses."""
+    example = " ".join(text.split())
+    if _ANNOTATION.search(example):
+        example = example.replace("[", "(").replace("]", ")")
+    return example

@@ -1,0 +1,391 @@
+"""The review app's pages and form handlers.
+
+Each view takes a `Context` (request, staff member, form, database) and returns a response;
+`bot.review.app.guarded` has already checked the session, the role and the CSRF token.
+Changes answer with a 303 redirect back to the page they came from (post/redirect/get), with
+a one-line message shown there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+
+from starlette.exceptions import HTTPException
+from starlette.responses import Response, StreamingResponse
+
+from bot.privacy import erase_conversation
+from bot.review import annotations, exports
+from bot.review.accounts import (
+    AccountError,
+    LoginOutcome,
+    add_staff,
+    authenticate,
+    list_staff,
+    remove_staff,
+)
+from bot.review.app import Context
+from bot.review.charts import daily_bars, horizontal_bars
+from bot.review.conversations import CHANNELS, InboxFilters
+from bot.review.nlu import VIEWS, LabelError, export_nlu, known_labels
+from bot.review.schema import ROLES, STATUSES, TAG_COLOURS
+
+DASHBOARD_RANGES = (7, 30, 90, 365)
+
+
+def _page_number(context: Context) -> int:
+    try:
+        return max(1, int(context.params.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def _safe_next(target: str) -> str:
+    """Only our own paths: never an absolute or protocol-relative URL (open redirect)."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+# --- Logging in and out ------------------------------------------------------------------------
+
+
+def login_form(context: Context) -> Response:
+    if context.session.get("staff_id"):
+        return context.redirect("/")
+    return context.render("login.html", next=_safe_next(context.params.get("next", "/")), error="")
+
+
+def login(context: Context) -> Response:
+    settings = context.state.settings
+    username = context.field("username")
+    target = _safe_next(context.field("next", "/"))
+    client = context.request.client
+    outcome, staff = authenticate(
+        context.engine,
+        username,
+        context.field("password"),
+        ip=client.host if client else "unknown",
+        max_failures=settings.max_login_failures,
+        window_seconds=settings.login_window_seconds,
+    )
+    if outcome is LoginOutcome.THROTTLED:
+        minutes = settings.login_window_seconds // 60
+        context.headers["Retry-After"] = str(settings.login_window_seconds)
+        return context.render(
+            "login.html",
+            status_code=429,
+            next=target,
+            username=username,
+            error=f"Too many failed attempts. Try again in {minutes} minutes.",
+        )
+    if outcome is LoginOutcome.WRONG or staff is None:
+        return context.render(
+            "login.html",
+            status_code=401,
+            next=target,
+            username=username,
+            error="Wrong username or password.",
+        )
+    # A new session on login: nothing set before it (by anyone) survives into it.
+    context.session.clear()
+    context.session["staff_id"] = staff.id
+    context.session["csrf"] = secrets.token_urlsafe(32)
+    return context.redirect(target)
+
+
+def logout(context: Context) -> Response:
+    context.session.clear()
+    return context.redirect("/login")
+
+
+# --- Inbox and exports ---------------------------------------------------------------------------
+
+
+def inbox(context: Context) -> Response:
+    filters, problems = InboxFilters.from_params(context.params)
+    for problem in problems:
+        context.flash(problem, "error")
+    page = context.state.store.inbox(
+        filters, _page_number(context), context.state.settings.page_size
+    )
+    return context.render(
+        "inbox.html",
+        section="inbox",
+        filters=filters,
+        params=filters.to_params(),
+        page=page,
+        channels=CHANNELS,
+        statuses=STATUSES,
+        tags=context.state.store.all_tags(),
+        labels=known_labels(context.state.settings.nlu_dir),
+    )
+
+
+def _export_name(extension: str) -> str:
+    return f"conversations-{dt.date.today():%Y%m%d}.{extension}"
+
+
+def export_csv(context: Context) -> Response:
+    filters, _ = InboxFilters.from_params(context.params)
+    summaries = context.state.store.matching(filters)
+    return StreamingResponse(
+        exports.conversations_csv(summaries),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_export_name("csv")}"'},
+    )
+
+
+def export_json(context: Context) -> Response:
+    filters, _ = InboxFilters.from_params(context.params)
+    return Response(
+        exports.conversations_json(context.state.store, filters),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{_export_name("json")}"'},
+    )
+
+
+# --- One conversation ----------------------------------------------------------------------------
+
+
+def conversation(context: Context) -> Response:
+    sender_id = context.params.get("id", "")
+    found = context.state.store.conversation(sender_id) if sender_id else None
+    if found is None:
+        raise HTTPException(404, "No conversation with that id (it may have been erased).")
+    return context.render(
+        "conversation.html",
+        section="inbox",
+        conversation=found,
+        sender_id=sender_id,
+        statuses=STATUSES,
+        colours=TAG_COLOURS,
+        tags=context.state.store.all_tags(),
+    )
+
+
+def _back_to_conversation(context: Context) -> Response:
+    return context.redirect("/conversation", id=context.field("id"))
+
+
+def _annotate(context: Context, change: Callable[[], object], done: str) -> Response:
+    try:
+        change()
+    except annotations.AnnotationError as error:
+        context.flash(str(error), "error")
+    else:
+        context.flash(done)
+    return _back_to_conversation(context)
+
+
+def conversation_status(context: Context) -> Response:
+    status = context.field("status")
+    return _annotate(
+        context,
+        lambda: annotations.set_status(context.engine, context.field("id"), status, context.who),
+        {"reviewed": "Marked as reviewed.", "saved": "Saved for later."}.get(
+            status, "Marked as unread."
+        ),
+    )
+
+
+def conversation_tag_add(context: Context) -> Response:
+    return _annotate(
+        context,
+        lambda: annotations.add_tag(
+            context.engine,
+            context.field("id"),
+            context.field("name"),
+            context.field("colour", "grey"),
+            context.who,
+        ),
+        "Tag added.",
+    )
+
+
+def conversation_tag_remove(context: Context) -> Response:
+    tag_id = _integer(context.field("tag_id"))
+    return _annotate(
+        context,
+        lambda: annotations.remove_tag(context.engine, context.field("id"), tag_id),
+        "Tag removed.",
+    )
+
+
+def conversation_note(context: Context) -> Response:
+    return _annotate(
+        context,
+        lambda: annotations.add_note(
+            context.engine, context.field("id"), context.field("body"), context.who
+        ),
+        "Note added.",
+    )
+
+
+def conversation_flag(context: Context) -> Response:
+    event_id = _integer(context.field("event_id"))
+    try:
+        flagged = annotations.toggle_flag(
+            context.engine, context.field("id"), event_id, context.who
+        )
+    except annotations.AnnotationError as error:
+        context.flash(str(error), "error")
+    else:
+        context.flash("Message flagged." if flagged else "Flag removed.")
+    return _back_to_conversation(context)
+
+
+def conversation_erase(context: Context) -> Response:
+    sender_id = context.field("id")
+    if context.field("confirm") != "yes":
+        context.flash("Tick the box to confirm the erasure.", "error")
+        return _back_to_conversation(context)
+    deleted = erase_conversation(sender_id, context.state.settings.database_url)
+    context.flash(f"Conversation erased ({deleted} stored events deleted).")
+    return context.redirect("/")
+
+
+def _integer(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError as error:
+        raise HTTPException(400, "Expected a number.") from error
+
+
+# --- NLU inbox -----------------------------------------------------------------------------------
+
+
+def nlu_inbox(context: Context) -> Response:
+    view = context.params.get("view", "open")
+    view = view if view in VIEWS else "open"
+    page = context.state.nlu.items(view, _page_number(context), context.state.settings.page_size)
+    labels = known_labels(context.state.settings.nlu_dir)
+    groups: dict[str, list[str]] = {}
+    for label in labels:
+        groups.setdefault(label.split("/")[0] if "/" in label else "intents", []).append(label)
+    return context.render(
+        "nlu.html",
+        section="nlu",
+        view=view,
+        views=VIEWS,
+        page=page,
+        label_groups=groups,
+        known_labels=set(labels),
+    )
+
+
+def nlu_label(context: Context) -> Response:
+    event_id = _integer(context.field("event_id"))
+    action = context.field("action")
+    try:
+        context.state.nlu.label(
+            event_id,
+            action,
+            context.who,
+            known_labels(context.state.settings.nlu_dir),
+            context.field("label"),
+        )
+    except LabelError as error:
+        context.flash(str(error), "error")
+    else:
+        context.flash(
+            {
+                "correct": "Marked as correct.",
+                "relabel": f"Relabelled as {context.field('label').strip()}.",
+                "dismiss": "Dismissed.",
+                "reopen": "Back in the open list.",
+            }.get(action, "Saved.")
+        )
+    return context.redirect(
+        "/nlu", view=context.field("view", "open"), page=context.field("page", "1")
+    )
+
+
+def nlu_export(context: Context) -> Response:
+    exported = export_nlu(context.engine, context.state.settings.nlu_dir)
+    return Response(
+        exported.yaml,
+        media_type="application/x-yaml; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="nlu-review-{dt.date.today():%Y%m%d}.yml"'
+        },
+    )
+
+
+# --- Hand-offs and dashboard ---------------------------------------------------------------------
+
+
+def handoffs(context: Context) -> Response:
+    status = context.params.get("status", "")
+    status = status if status in STATUSES else ""
+    page = context.state.store.handoffs(
+        status, _page_number(context), context.state.settings.page_size
+    )
+    return context.render(
+        "handoffs.html", section="handoffs", page=page, status=status, statuses=STATUSES
+    )
+
+
+def dashboard(context: Context) -> Response:
+    requested = context.params.get("days", "")
+    days = int(requested) if requested.isdigit() and int(requested) in DASHBOARD_RANGES else 30
+    numbers = context.state.store.dashboard(days)
+    charts = {
+        "conversations": daily_bars("New conversations per day", numbers.conversations_per_day),
+        "messages": daily_bars("User messages per day", numbers.messages_per_day),
+        "fallback": daily_bars(
+            "Share of messages that fell back, per day",
+            numbers.fallback_rate_per_day,
+            percent=True,
+            colour="#b5542f",
+        ),
+        "handoffs": daily_bars(
+            "Requests for a person per day", numbers.handoffs_per_day, colour="#6b4fa0"
+        ),
+        "intents": horizontal_bars("Most frequent intents", numbers.top_intents),
+    }
+    return context.render(
+        "dashboard.html",
+        section="dashboard",
+        numbers=numbers,
+        charts=charts,
+        days=days,
+        ranges=DASHBOARD_RANGES,
+    )
+
+
+# --- Staff (administrators) ----------------------------------------------------------------------
+
+
+def staff_page(context: Context) -> Response:
+    return context.render(
+        "staff.html", section="staff", members=list_staff(context.engine), roles=ROLES
+    )
+
+
+def staff_add(context: Context) -> Response:
+    password = context.field("password")
+    if password != context.field("password_again"):
+        context.flash("The two passwords differ.", "error")
+        return context.redirect("/staff")
+    try:
+        added = add_staff(
+            context.engine, context.field("username"), password, context.field("role", "reviewer")
+        )
+    except AccountError as error:
+        context.flash(str(error), "error")
+    else:
+        context.flash(f"Account {added.username} ({added.role}) created.")
+    return context.redirect("/staff")
+
+
+def staff_remove(context: Context) -> Response:
+    username = context.field("username")
+    if context.staff and username == context.staff.username:
+        context.flash("You cannot remove your own account.", "error")
+    elif remove_staff(context.engine, username):
+        context.flash(f"Account {username} removed.")
+    else:
+        context.flash(f"There is no account {username}.", "error")
+    return context.redirect("/staff")

@@ -1,0 +1,155 @@
+"""A fake Telegram Bot API server for tests: it records every call and answers like Telegram.
+
+Telegram's servers are the one part we cannot reach from tests, so python-telegram-bot's base
+URL is pointed here instead (TELEGRAM_API_URL).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+TOKEN = "123456:TEST-token"
+BOT_USER = {"id": 123456, "is_bot": True, "first_name": "ECRIN test", "username": "ecrin_test_bot"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+class FakeBotApi:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._lock = threading.Lock()
+        self._message_ids = itertools.count(1000)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> FakeBotApi:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        with self._lock:
+            return [c.params for c in self.calls if c.method == method]
+
+    def _record(self, method: str, params: dict[str, Any]) -> Any:
+        with self._lock:
+            self.calls.append(Call(method, params))
+        if method == "getMe":
+            return BOT_USER
+        if method == "sendMessage":
+            chat_id = int(params["chat_id"])
+            return {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+                "text": params.get("text", ""),
+            }
+        if method == "getUpdates":
+            return []
+        return True  # answerCallbackQuery, setWebhook, deleteWebhook
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                _, bot_token, method = self.path.split("/", 2)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    params = json.loads(body or "{}")
+                else:
+                    params = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
+                for key in ("reply_markup",):
+                    if isinstance(params.get(key), str):
+                        params[key] = json.loads(params[key])
+                if bot_token != f"bot{TOKEN}":
+                    status, reply = (
+                        401,
+                        {"ok": False, "error_code": 401, "description": "Unauthorized"},
+                    )
+                else:
+                    status, reply = 200, {"ok": True, "result": fake._record(method, params)}
+                data = json.dumps(reply).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+_update_ids = itertools.count(1)
+
+
+def _user(user_id: int) -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": "Ana", "language_code": "en"}
+
+
+def message_update(text: str | None = None, chat_id: int = 424242, **extra: Any) -> dict[str, Any]:
+    """A private-chat message as Telegram sends it (commands carry a bot_command entity)."""
+    chat = {"id": chat_id, "first_name": "Ana", "type": "private"}
+    if chat_id < 0:
+        chat = {"id": chat_id, "title": "Patient group", "type": "group"}
+    message: dict[str, Any] = {
+        "message_id": next(_update_ids),
+        "from": _user(abs(chat_id) if chat_id > 0 else 777),
+        "chat": chat,
+        "date": int(time.time()),
+        **extra,
+    }
+    if text is not None:
+        message["text"] = text
+        if text.startswith("/"):
+            message["entities"] = [
+                {"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}
+            ]
+    return {"update_id": next(_update_ids), "message": message}
+
+
+def callback_update(data: str, chat_id: int = 424242) -> dict[str, Any]:
+    """A pressed inline button, as Telegram sends it (with the message it was attached to)."""
+    return {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": str(next(_update_ids)),
+            "from": _user(chat_id),
+            "chat_instance": "-123",
+            "data": data,
+            "message": {
+                "message_id": next(_update_ids),
+                "from": BOT_USER,
+                "chat": {"id": chat_id, "first_name": "Ana", "type": "private"},
+                "date": int(time.time()),
+                "text": "Did you mean:",
+                "reply_markup": {
+                    "inline_keyboard": [[{"text": "What is a placebo?", "callback_data": data}]]
+                },
+            },
+        },
+    }

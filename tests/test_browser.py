@@ -1,0 +1,139 @@
+"""The web chat in a real headless Chromium (Debian's package, driven by Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import Assistant
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Flags for a closed network and a root user (see env docs): no background connections.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which("chromium"):
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, assistant: Assistant):
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    page = context.new_page()
+    page.goto(f"{assistant.base_url}/webhooks/web/")
+    yield page
+    context.close()
+
+
+def ask(page, text: str) -> None:
+    """Type and press Enter, then wait for the answer (locators: the page's CSP forbids eval)."""
+    from playwright.sync_api import expect
+
+    answers = page.locator(".msg--bot").count()
+    page.fill("#message", text)
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg--bot")).not_to_have_count(answers, timeout=30_000)
+    expect(page.locator("#typing")).to_be_hidden(timeout=30_000)
+
+
+def last_bot_text(page) -> str:
+    return page.locator(".msg--bot").last.inner_text()
+
+
+def test_ask_and_read_the_answer_with_a_safe_link(page) -> None:
+    ask(page, "What is ECRIN?")
+    assert "European Clinical Research Infrastructure Network" in last_bot_text(page)
+    link = page.locator(".msg--bot a").last
+    assert link.get_attribute("href").startswith("https://")
+    assert link.get_attribute("rel") == "noopener noreferrer"
+
+
+def test_click_a_button_then_reload_and_still_see_the_conversation(page) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, "/plan_involvement")  # what the "Get guidance for my study" button sends
+    page.get_by_role("button", name="Designing the study").click()
+    expect(page.locator(".msg--bot").last).to_contain_text("Which country", timeout=30_000)
+    page.screenshot(path="/tmp/ecrin-web-chat.png", full_page=True)
+
+    page.reload()
+    expect(page.locator(".msg--bot").last).to_contain_text("Which country", timeout=30_000)
+    users = page.locator(".msg--user").all_inner_texts()
+    assert any("Designing the study" in text for text in users)  # the title, not "design"
+
+
+def test_html_in_a_message_is_shown_as_text_and_never_runs(page) -> None:
+    payload = '<img src=x onerror="window.__xss = 1">'
+    ask(page, payload)
+    assert payload in page.locator(".msg--user").last.inner_text()
+    assert page.evaluate("() => window.__xss") is None
+    assert page.locator(".chat__log img").count() == 0
+
+
+def test_forget_me_erases_the_conversation(page) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, "What is a placebo?")
+    page.get_by_role("button", name="Forget me").click()
+    expect(page.locator(".msg--bot").last).to_contain_text("conversation has been erased")
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(".msg--user")).to_have_count(0)
+
+
+def test_privacy_notice_links_to_the_privacy_page(page) -> None:
+    page.get_by_role("link", name="How we handle your data").click()
+    assert "pseudonymous" in page.locator("main").inner_text()
+
+
+@pytest.fixture
+def partner_site(tmp_path, assistant: Assistant) -> Iterator[str]:
+    """Another site, on its own origin, that embeds the chat with the one-line snippet."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    snippet = f'<script src="{assistant.base_url}/webhooks/web/static/embed.js" defer></script>'
+    (tmp_path / "index.html").write_text(f"<!doctype html><h1>A partner site</h1>{snippet}")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_one_line_snippet_shows_the_chat_as_a_bubble_on_another_site(browser, partner_site) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context()
+    host = context.new_page()
+    host.goto(partner_site)
+    host.get_by_role("button", name="Questions about clinical trials?").click()
+    frame = host.frame_locator("iframe[title='ECRIN assistant']")
+    frame.locator("#message").fill("hello")
+    frame.locator("#message").press("Enter")
+    expect(frame.locator(".msg--bot").first).to_contain_text("ECRIN assistant", timeout=30_000)
+    host.screenshot(path="/tmp/ecrin-embed.png")
+    context.close()

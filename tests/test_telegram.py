@@ -1,0 +1,176 @@
+"""The Telegram channel: real Rasa server, real channel code, a local fake Bot API."""
+
+from __future__ import annotations
+
+import html
+import json
+import sqlite3
+
+import pytest
+
+from bot.channels.telegram import FORGOTTEN, TEXT_ONLY, button_data, split_message
+from bot.privacy import PRIVACY_NOTICE, pseudonym
+from tests.conftest import TELEGRAM_SECRET, Assistant
+from tests.telegram_fake import FakeBotApi, callback_update, message_update
+
+WEBHOOK = "/webhooks/telegram/webhook"
+
+
+def test_long_answers_are_split_under_telegrams_limit_after_escaping() -> None:
+    text = ("Tom & Jerry <b> " * 400 + "\n\n") * 3
+    chunks = split_message(text)
+    assert len(chunks) > 1
+    assert all(len(html.escape(chunk)) <= 4096 for chunk in chunks)
+    assert "".join(chunks).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace(
+        "\n", ""
+    )
+
+
+def test_long_button_payloads_fall_back_to_the_button_title() -> None:
+    assert button_data(0, "/greet") == "/greet"
+    long_payload = '/faq_pick{"faq_key":"faq_trials/observational_vs_interventional"}'
+    assert button_data(2, long_payload) == "t:2"
+
+
+def send(assistant: Assistant, update: dict | bytes, secret: str | None = TELEGRAM_SECRET):
+    body = update if isinstance(update, bytes) else json.dumps(update).encode()
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+    return assistant.post(WEBHOOK, body, headers=headers)
+
+
+@pytest.fixture
+def telegram(assistant: Assistant, fake_telegram: FakeBotApi) -> FakeBotApi:
+    fake_telegram.clear()
+    return fake_telegram
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret"])
+def test_missing_or_wrong_secret_is_forbidden(assistant, telegram, secret) -> None:
+    status, reply = send(assistant, message_update("hi"), secret=secret)
+    assert status == 403 and "secret" in reply["error"]
+    assert telegram.calls == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [(b"{not json", 400), (b"[1, 2]", 400), (b"\xff\xfe", 400), (b"{" + b" " * 70_000 + b"}", 413)],
+)
+def test_malformed_updates_get_a_4xx(assistant, telegram, body, status) -> None:
+    assert send(assistant, body)[0] == status
+    assert telegram.calls == []
+
+
+def test_a_question_is_answered_in_html_with_everything_escaped(assistant, telegram) -> None:
+    assert send(assistant, message_update("What is ECRIN?", chat_id=1001))[0] == 200
+    [reply] = telegram.sent()
+    assert reply["chat_id"] == "1001" and reply["parse_mode"] == "HTML"
+    assert "European Clinical Research Infrastructure Network" in reply["text"]
+
+
+def test_user_html_is_never_sent_back_unescaped(assistant, telegram) -> None:
+    send(assistant, message_update("<b>hello</b> <script>alert(1)</script>", chat_id=1002))
+    for reply in telegram.sent():
+        assert "<script>" not in reply["text"] and "<b>" not in reply["text"]
+
+
+def test_buttons_become_an_inline_keyboard(assistant, telegram) -> None:
+    # The involvement form's stage question always has four buttons.
+    send(assistant, message_update("/plan_involvement", chat_id=1003))
+    markup = telegram.sent()[-1]["reply_markup"]
+    titles = [row[0]["text"] for row in markup["inline_keyboard"]]
+    assert titles == [
+        "Setting research priorities",
+        "Designing the study",
+        "Running the study",
+        "Sharing the results",
+    ]
+    assert all(len(row[0]["callback_data"].encode()) <= 64 for row in markup["inline_keyboard"])
+
+
+def test_a_pressed_button_is_answered_and_fed_back_as_its_payload(assistant, telegram) -> None:
+    update = callback_update('/faq_pick{"faq_key":"faq_trials/placebo"}', chat_id=1004)
+    assert send(assistant, update)[0] == 200
+    assert (
+        telegram.sent("answerCallbackQuery")[0]["callback_query_id"]
+        == update["callback_query"]["id"]
+    )
+    assert "placebo" in telegram.sent()[-1]["text"].lower()
+
+
+def test_a_button_whose_payload_was_too_long_sends_its_title(assistant, telegram) -> None:
+    send(assistant, callback_update("t:0", chat_id=1005))
+    assert "placebo" in telegram.sent()[-1]["text"].lower()
+
+
+def test_photo_caption_is_read_and_a_sticker_gets_a_text_only_reply(assistant, telegram) -> None:
+    photo = [{"file_id": "AgAD", "file_unique_id": "u1", "width": 90, "height": 90}]
+    send(assistant, message_update(chat_id=1006, photo=photo, caption="what is a placebo"))
+    assert "placebo" in telegram.sent()[-1]["text"].lower()
+    sticker = {"file_id": "CAAD", "file_unique_id": "u2", "type": "regular", "width": 512,
+               "height": 512, "is_animated": False, "is_video": False}  # fmt: skip
+    send(assistant, message_update(chat_id=1006, sticker=sticker))
+    assert telegram.sent()[-1]["text"] == TEXT_ONLY
+
+
+def test_group_messages_are_answered_in_the_group(assistant, telegram) -> None:
+    send(assistant, message_update("What is EUPATI?", chat_id=-100123))
+    assert telegram.sent()[-1]["chat_id"] == "-100123"
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"update_id": 9001, "edited_message": message_update("edited text")["message"]},
+        {
+            "update_id": 9002,
+            "channel_post": {
+                "message_id": 5,
+                "chat": {"id": -1009, "title": "News", "type": "channel"},
+                "date": 1764460800,
+                "text": "channel news",
+            },
+        },
+        {"update_id": 9003, "an_update_type_from_the_future": {"id": 1}},
+    ],
+)
+def test_update_types_we_do_not_handle_are_acknowledged_and_ignored(
+    assistant, telegram, update
+) -> None:
+    assert send(assistant, update)[0] == 200
+    assert telegram.calls == []
+
+
+def test_commands(assistant, telegram) -> None:
+    send(assistant, message_update("/start", chat_id=1007))
+    assert "ECRIN assistant" in telegram.sent()[-1]["text"]
+    send(assistant, message_update("/help", chat_id=1007))
+    assert "I can explain" in telegram.sent()[-1]["text"]
+    send(assistant, message_update("/privacy", chat_id=1007))
+    assert telegram.sent()[-1]["text"] == html.escape(PRIVACY_NOTICE, quote=False)
+
+
+def test_chat_ids_are_pseudonymised_and_forget_erases_the_conversation(assistant, telegram) -> None:
+    chat_id = 987654321
+    send(assistant, message_update("What is a placebo?", chat_id=chat_id))
+    path = assistant.tracker_store_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        senders = {row[0] for row in connection.execute("SELECT DISTINCT sender_id FROM events")}
+    ours = pseudonym("tg", chat_id, TELEGRAM_SECRET)
+    assert ours in senders and _has_placebo(path, ours)
+    assert all(str(chat_id) not in s for s in senders)
+
+    send(assistant, message_update("/forget", chat_id=chat_id))
+    assert telegram.sent()[-1]["text"] == FORGOTTEN
+    with sqlite3.connect(path) as connection:
+        left = connection.execute(
+            "SELECT COUNT(*) FROM events WHERE sender_id = ?", (ours,)
+        ).fetchone()
+    assert left == (0,)
+
+
+def _has_placebo(path: str, sender: str) -> bool:
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
+        ).fetchall()
+    return any("placebo" in json.loads(data)["text"].lower() for (data,) in rows)
