@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import partners
-from bot.countries import gazetteer
+from bot.countries import Country, gazetteer
 from bot.db import session_scope
 
 logger = logging.getLogger(__name__)
@@ -33,9 +33,8 @@ def validate_country_slot(
     return {"country": country.name}
 
 
-class ValidatePartnerForm(FormValidationAction):
-    def name(self) -> str:
-        return "validate_partner_form"
+class CountryValidation:
+    """`validate_country` for every form that asks for a country."""
 
     def validate_country(
         self,
@@ -45,6 +44,21 @@ class ValidatePartnerForm(FormValidationAction):
         domain: DomainDict,
     ) -> dict[str, Any]:
         return validate_country_slot(slot_value, dispatcher, tracker)
+
+
+class ValidatePartnerForm(CountryValidation, FormValidationAction):
+    def name(self) -> str:
+        return "validate_partner_form"
+
+
+def partner_contacts(country: Country) -> str | None:
+    """Whom to contact in `country`, or None (logged) when the database is unavailable."""
+    try:
+        with session_scope() as session:
+            return partners.answer(partners.lookup(session, country))
+    except SQLAlchemyError:
+        logger.exception("Partner look-up failed for %s", country.iso)
+        return None
 
 
 class ActionFindPartner(Action):
@@ -58,12 +72,9 @@ class ActionFindPartner(Action):
         if country is None:
             dispatcher.utter_message(response="utter_ask_country")
             return []
-        try:
-            with session_scope() as session:
-                text = partners.answer(partners.lookup(session, country))
-        except SQLAlchemyError:
-            logger.exception("Partner look-up failed for %s", country.iso)
+        text = partner_contacts(country)
+        if text is None:
             dispatcher.utter_message(response="utter_lookup_unavailable")
-            return []
-        dispatcher.utter_message(text=text)
+        else:
+            dispatcher.utter_message(text=text)
         return []

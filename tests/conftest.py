@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import urllib.error
 import urllib.request
@@ -189,3 +190,31 @@ def assistant(
         for log in logs.glob("*.log"):
             tail = log.read_text(errors="replace")[-3000:]
             print(f"\n--- {log.name} (last 3000 characters) ---\n{tail}")
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Flags for a closed network and a root user: no background connections, no sandbox.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """Debian's headless Chromium driven by Playwright (its own browser download is
+    unreachable here); `make test` installs the package. Module-scoped: Playwright's sync API
+    holds an event loop, which must not outlive the module that needs it."""
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which("chromium"):
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

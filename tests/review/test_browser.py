@@ -4,7 +4,6 @@ free port against a seeded SQLite tracker store."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,7 +15,6 @@ import pytest
 from bot.settings import PROJECT_ROOT
 from tests.conftest import free_port
 from tests.review.conftest import ADMIN, SECRET, WEB_ID
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture
@@ -47,18 +45,6 @@ def review_app(seeded_sqlite: str, tmp_path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=10)
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    if not shutil.which("chromium"):
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_log_in_search_open_a_conversation_and_mark_it_reviewed(browser, review_app: str) -> None:
