@@ -122,7 +122,8 @@ def _eval(args: argparse.Namespace) -> int:
     from bot.evaluation import compare, evaluate
 
     if args.compare:
-        print(compare(args.compare))
+        for row in compare(args.compare):
+            print(row, flush=True)
     else:
         print(evaluate(args.model) if args.model else evaluate())
     return 0

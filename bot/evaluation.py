@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,30 +143,24 @@ def format_report(name: str, scores: Scores) -> str:
     return "\n".join(lines)
 
 
+class TrainingFailed(RuntimeError):
+    """`rasa train nlu` failed; the message is the end of its output."""
+
+
 def train_nlu(config: Path, out: Path) -> Path:
     """Train an NLU-only model for `config` (for comparisons; the served model is `make train`)."""
     import subprocess
     import sys
 
     name = config.stem
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rasa",
-            "train",
-            "nlu",
-            "--config",
-            str(config),
-            "--out",
-            str(out),
-            "--fixed-model-name",
-            name,
-        ],
-        cwd=PROJECT_ROOT,
-        check=True,
-        capture_output=True,
-    )
+    result = subprocess.run(
+        [sys.executable, "-m", "rasa", "train", "nlu", "--config", str(config),
+         "--out", str(out), "--fixed-model-name", name],
+        cwd=PROJECT_ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+        raise TrainingFailed(" / ".join(lines[-3:]))
     return out / f"{name}.tar.gz"
 
 
@@ -176,28 +171,28 @@ def _table_row(name: str, seconds: str, s: Scores) -> str:
     )
 
 
-def compare(configs: list[Path]) -> str:
-    """Train each pipeline on data/nlu/ and score it on the held-out split, side by side."""
+def compare(configs: list[Path]) -> Iterator[str]:
+    """Train each pipeline on data/nlu/ and score it on the held-out split: one table row per
+    pipeline as soon as it is measured (a failing one is reported, not fatal)."""
     import tempfile
     import time
 
     test = load_examples(TEST_DIR)
     texts = [e.text for e in test]
-    rows = [
-        "| pipeline | train (s) | intent acc | answer acc | FAQ selection | macro F1 |",
-        "|---|---|---|---|---|---|",
-    ]
+    yield "| pipeline | train (s) | intent acc | answer acc | FAQ selection | macro F1 |"
+    yield "|---|---|---|---|---|---|"
+    baseline = predict_with_baseline(load_examples(TRAIN_DIR), texts)
+    yield _table_row("TF-IDF nearest example", "-", score(test, baseline))
     with tempfile.TemporaryDirectory(prefix="ecrin-compare-") as scratch:
         for config in configs:
             started = time.monotonic()
-            model = train_nlu(config, Path(scratch))
+            try:
+                model = train_nlu(config, Path(scratch))
+            except TrainingFailed as error:
+                yield f"| {config} | training failed: {error} | | | | |"
+                continue
             seconds = f"{time.monotonic() - started:.0f}"
-            rows.append(
-                _table_row(str(config), seconds, score(test, predict_with_model(model, texts)))
-            )
-    baseline = predict_with_baseline(load_examples(TRAIN_DIR), texts)
-    rows.append(_table_row("TF-IDF nearest example", "-", score(test, baseline)))
-    return "\n".join(rows)
+            yield _table_row(str(config), seconds, score(test, predict_with_model(model, texts)))
 
 
 SHARED_SCORER = PROJECT_ROOT.parent / "shared" / "eval" / "score.py"
