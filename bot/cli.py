@@ -289,6 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def group(name: str, help: str):
+        """A command with sub-commands of its own (`bot db upgrade`)."""
+        return commands.add_parser(name, help=help).add_subparsers(
+            dest=f"{name}_command", required=True, metavar="COMMAND"
+        )
+
     def add(group, name: str, handler: Callable[[argparse.Namespace], int], help: str):
         sub = group.add_parser(name, help=help, description=help)
         sub.set_defaults(handler=handler)
@@ -296,21 +302,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add(commands, "run", _run, "start the action server, the Rasa server and the review app")
 
-    db = commands.add_parser("db", help="database schema and seed data").add_subparsers(
-        dest="db_command", required=True, metavar="COMMAND"
-    )
+    db = group("db", "database schema and seed data")
     add(db, "upgrade", _db_upgrade, "create or migrate the schema to the latest version")
     add(db, "seed", _db_seed, "load data/db/*.yml; re-running updates, never duplicates")
 
-    partners = commands.add_parser("partners", help="partner organisations").add_subparsers(
-        dest="partners_command", required=True, metavar="COMMAND"
-    )
+    partners = group("partners", "partner organisations")
     listing = add(partners, "list", _partners_list, "list partner organisations")
     listing.add_argument("--kind", choices=["ecrin_partner", "eupati_platform", "ecrin_office"])
 
-    events = commands.add_parser("events", help="events").add_subparsers(
-        dest="events_command", required=True, metavar="COMMAND"
-    )
+    events = group("events", "events")
     listing = add(events, "list", _events_list, "list upcoming events")
     listing.add_argument("--past", action="store_true", help="list past events instead")
     importing = add(events, "import", _events_import, "add or update events from CSV or .ics")
@@ -323,9 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--source-url", help="for .ics: where the feed comes from")
     importing.add_argument("--allow-past", action="store_true", help="accept events that are over")
 
-    nlp = commands.add_parser("nlp", help="the spaCy pipeline").add_subparsers(
-        dest="nlp_command", required=True, metavar="COMMAND"
-    )
+    nlp = group("nlp", "the spaCy pipeline")
     add(nlp, "build", _nlp_build, "rebuild models/spacy/en_ecrin from places and partners")
 
     evaluation = add(commands, "eval", _eval, "score the held-out NLU split and a baseline")
@@ -340,9 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train each NLU pipeline config and print a comparison table",
     )
 
-    tg = commands.add_parser("telegram", help="the Telegram bot's webhook").add_subparsers(
-        dest="telegram_command", required=True, metavar="COMMAND"
-    )
+    tg = group("telegram", "the Telegram bot's webhook")
     hook = add(tg, "set-webhook", _telegram, "tell Telegram to send updates to URL (HTTPS)")
     hook.add_argument("url", help="public HTTPS URL ending in /webhooks/telegram/webhook")
     add(tg, "delete-webhook", _telegram, "stop Telegram sending updates to the webhook")
@@ -356,9 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
         "cases", type=Path, nargs="?", default=PROJECT_ROOT.parent / "shared" / "eval" / "dev.tsv"
     )
 
-    staff = commands.add_parser("staff", help="staff accounts of the review app").add_subparsers(
-        dest="staff_command", required=True, metavar="COMMAND"
-    )
+    staff = group("staff", "staff accounts of the review app")
     adding = add(staff, "add", _staff_add, "create an account (password: prompt or 2 stdin lines)")
     adding.add_argument("name", help="username, e.g. jane.doe")
     adding.add_argument("--role", choices=["reviewer", "admin"], default="reviewer")
@@ -366,9 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     removing.add_argument("name")
     add(staff, "list", _staff_list, "list the accounts")
 
-    review = commands.add_parser("review", help="the staff review app").add_subparsers(
-        dest="review_command", required=True, metavar="COMMAND"
-    )
+    review = group("review", "the staff review app")
     add(review, "upgrade", _review_upgrade, "create or migrate the review tables (Alembic)")
     serving = add(review, "serve", _review_serve, "run the review app alone")
     serving.add_argument("--host", default=os.environ.get("REVIEW_INTERFACE") or "127.0.0.1")
@@ -377,9 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     exporting = add(review, "export-nlu", _review_export_nlu, "corrected examples as NLU YAML")
     exporting.add_argument("--out", type=Path, help="write to FILE instead of stdout")
 
-    privacy = commands.add_parser("privacy", help="stored conversations").add_subparsers(
-        dest="privacy_command", required=True, metavar="COMMAND"
-    )
+    privacy = group("privacy", "stored conversations")
     purging = add(privacy, "purge", _privacy_purge, "delete conversations older than an age")
     purging.add_argument(
         "--older-than", required=True, metavar="AGE", help="e.g. 180d (days) or 26w (weeks)"
