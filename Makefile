@@ -17,21 +17,24 @@ export HF_HUB_OFFLINE := 1
 
 TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml data/faq/*.yml)
 
-.PHONY: help run test setup browser db train eval score validate lint shell clean
+.PHONY: help run test setup browser db train retrain eval score validate lint shell clean run-scaled nginx bench
 
 help:
 	@echo "make run    set up and start the assistant (web chat, REST, action server)"
 	@echo "make test   set up and run every test"
 	@echo "make train  train the model if training data or config changed"
+	@echo "make retrain  fine-tune the model after editing answers (Rasa incremental training)"
 	@echo "make eval   accuracy on the held-out split, against a TF-IDF baseline"
 	@echo "make score  score the running assistant on ../shared/eval/dev.tsv"
 	@echo "make shell  talk to the assistant in the terminal"
 	@echo "make lint   ruff"
+	@echo "make bench  benchmark against a stock rasa init bot (~20 min; bench/results/)"
+	@echo "make run-scaled  2 Rasa + 2 action servers behind nginx, on PostgreSQL and Redis"
 
 run: setup $(MODEL)
 	$(BIN)/bot run
 
-test: setup $(MODEL) browser
+test: setup $(MODEL) browser nginx
 	$(BIN)/ruff check bot actions tests bench
 	$(BIN)/pytest
 
@@ -42,6 +45,19 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests (log: $(VENV)/apt.log)…"; \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } > $(VENV)/apt.log 2>&1 \
 	    || { tail -20 $(VENV)/apt.log; echo "Could not install chromium (needs root and Debian's package mirror)."; exit 1; }; }
+
+# `make run-scaled` and its test put nginx in front of the replicas (Debian's package; the
+# config is rendered into a temporary directory, /etc/nginx is not used); installed once.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  echo "Installing Debian's nginx for the scaled set-up (log: $(VENV)/apt-nginx.log)…"; \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx; } > $(VENV)/apt-nginx.log 2>&1 \
+	    || { tail -20 $(VENV)/apt-nginx.log; echo "Could not install nginx (needs root and Debian's package mirror)."; exit 1; }; }
+
+# Replicas sharing PostgreSQL (TRACKER_STORE_URL, DATABASE_URL) and Redis (LOCK_STORE_URL):
+# see docs/scale-out.md.
+run-scaled: setup $(MODEL) nginx
+	$(BIN)/bot run --scaled
 
 setup: $(STAMP) db $(SPACY)
 
@@ -67,8 +83,17 @@ $(SPACY): $(STAMP) $(wildcard data/db/*.yml) bot/nlp.py bot/countries.py
 # own cache in .rasa/ then skips the components whose inputs did not change).
 train: setup $(MODEL)
 
+# RASA = `rasa` with its Sentry crash reporter off (bot/rasa_main.py); same arguments.
+RASA := $(BIN)/python -m bot.rasa_main
+
 $(MODEL): $(TRAINING_DATA) $(SPACY) | $(STAMP)
-	$(BIN)/rasa train --fixed-model-name ecrin --out models
+	$(RASA) train --fixed-model-name ecrin --out models
+
+# After editing answers or adding a few examples: Rasa's incremental training continues
+# from the current model for a fifth of the epochs instead of starting over (labels and
+# config must be unchanged; Rasa says so if not). `make train` stays the reference.
+retrain: setup
+	$(RASA) train --finetune $(MODEL) --epoch-fraction 0.2 --fixed-model-name ecrin --out models
 
 eval: setup $(MODEL)
 	$(BIN)/bot eval
@@ -76,16 +101,21 @@ eval: setup $(MODEL)
 score: setup $(MODEL)
 	$(BIN)/bot score
 
+# Latency, throughput, memory, cold start and training time, side by side with a stock
+# `rasa init` bot: see docs/benchmarks.md. Best on a quiet machine.
+bench: setup $(MODEL)
+	$(BIN)/python bench/compare.py
+
 validate: setup
-	$(BIN)/rasa data validate
+	$(RASA) data validate
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot actions tests bench
 	$(BIN)/ruff format --check bot actions tests bench
 
 shell: setup $(MODEL)
-	@$(BIN)/rasa run actions --actions actions --port $${ACTIONS_PORT:-5055} > /dev/null 2>&1 & \
-	  trap "kill $$! 2>/dev/null" EXIT; $(BIN)/rasa shell --model $(MODEL)
+	@$(RASA) run actions --actions actions --port $${ACTIONS_PORT:-5055} > /dev/null 2>&1 & \
+	  trap "kill $$! 2>/dev/null" EXIT; $(RASA) shell --model $(MODEL)
 
 clean:
 	rm -rf models/*.tar.gz models/spacy .rasa .pytest_cache

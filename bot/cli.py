@@ -1,6 +1,8 @@
 """`bot`: one command line for running the assistant and for staff tasks.
 
 bot run                 start the action server, the Rasa server and the review app (Ctrl-C)
+bot run --only rasa     one of them alone (rasa, actions or review), for containers/replicas
+bot run --scaled        2 Rasa + 2 action servers behind nginx, on PostgreSQL and Redis
 bot db upgrade          create or migrate the database schema (Alembic)
 bot db seed             load data/db/*.yml (idempotent)
 bot partners list       partner organisations in the database
@@ -25,16 +27,21 @@ from pathlib import Path
 from bot.settings import PROJECT_ROOT, database_url, port, tracker_store_url
 
 
-def _run(_: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> int:
+    if args.scaled:
+        from bot.scaled import serve_scaled
+
+        return serve_scaled()
     from bot.serve import serve_forever
 
-    return serve_forever()
+    return serve_forever(args.only)
 
 
 def _db_upgrade(_: argparse.Namespace) -> int:
-    from bot.db import upgrade
+    from bot.serve import upgrade_database
 
-    upgrade()
+    # Locked on PostgreSQL: replicas or containers may all run this at start.
+    upgrade_database(database_url())
     print(f"Database schema is up to date ({_safe_url()}).")
     return 0
 
@@ -210,9 +217,9 @@ def _staff_list(_: argparse.Namespace) -> int:
 
 
 def _review_upgrade(_: argparse.Namespace) -> int:
-    from bot.review.database import upgrade
+    from bot.serve import upgrade_tracker_store
 
-    upgrade()
+    upgrade_tracker_store(os.environ)
     print(f"Review tables are up to date ({_safe_url(tracker_store_url())}).")
     return 0
 
@@ -283,6 +290,7 @@ def _safe_url(url: str | None = None) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from bot.events import AUDIENCES, KINDS
+    from bot.serve import PROCESS_NAMES
 
     parser = argparse.ArgumentParser(
         prog="bot", description="The ECRIN assistant and its staff tools."
@@ -300,7 +308,20 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    add(commands, "run", _run, "start the action server, the Rasa server and the review app")
+    running = add(
+        commands, "run", _run, "start the action server, the Rasa server and the review app"
+    )
+    how = running.add_mutually_exclusive_group()
+    how.add_argument(
+        "--only",
+        choices=PROCESS_NAMES,
+        help="start just this process in the foreground (containers, replicas)",
+    )
+    how.add_argument(
+        "--scaled",
+        action="store_true",
+        help="2 Rasa and 2 action servers behind nginx, on PostgreSQL and Redis (make run-scaled)",
+    )
 
     db = group("db", "database schema and seed data")
     add(db, "upgrade", _db_upgrade, "create or migrate the schema to the latest version")

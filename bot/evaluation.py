@@ -150,11 +150,12 @@ class TrainingFailed(RuntimeError):
 def train_nlu(config: Path, out: Path) -> Path:
     """Train an NLU-only model for `config` (for comparisons; the served model is `make train`)."""
     import subprocess
-    import sys
+
+    from bot.rasa_main import command as rasa_cli
 
     name = config.stem
     result = subprocess.run(
-        [sys.executable, "-m", "rasa", "train", "nlu", "--config", str(config),
+        [*rasa_cli("train", "nlu"), "--config", str(config),
          "--out", str(out), "--fixed-model-name", name],
         cwd=PROJECT_ROOT, capture_output=True, text=True,
     )  # fmt: skip
@@ -200,17 +201,11 @@ SHARED_SCORER = PROJECT_ROOT.parent / "shared" / "eval" / "score.py"
 
 def score_running_assistant(cases: Path, scorer: Path = SHARED_SCORER, model: Path = MODEL) -> int:
     """Start the assistant on free ports and let the black-box scorer ask it every case."""
-    import socket
     import subprocess
     import sys
     import tempfile
 
-    from bot.serve import Ports, running
-
-    def free_port() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
+    from bot.serve import Ports, free_port, running
 
     with tempfile.TemporaryDirectory(prefix="ecrin-score-") as scratch:
         # A throwaway tracker store: scoring conversations are not real users'.

@@ -1,0 +1,110 @@
+"""Rasa's Redis lock store, with every change to a lock made atomically.
+
+Rasa serialises the messages of one conversation with a ticket lock (rasa/core/lock.py): each
+message takes a ticket, waits until it is served, and hands the lock on when done. Rasa 3.6's
+RedisLockStore stores the lock as one JSON value and changes it by read, modify, write: two
+replicas that take a ticket at the same moment both read "no lock", both write a queue with
+ticket 0 and both go ahead, as if there were no shared lock. With six messages of one
+conversation sent at once to two replicas, most rounds lost messages (docs/scale-out.md).
+The same race lets one replica's clean-up delete a ticket another replica has just taken
+("Could not acquire lock", and the user gets an apology).
+
+This subclass keeps Rasa's key layout, ticket algorithm and settings, and makes each change a
+Redis optimistic transaction (WATCH, MULTI/EXEC, retry when another replica changed the lock
+in between). Configure it as `type: bot.lock_store.RedisLockStore`; `bot run` does so from
+LOCK_STORE_URL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import redis
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError
+from rasa.core.lock_store import RedisLockStore as RasaRedisLockStore
+from rasa.utils.endpoints import EndpointConfig
+
+T = TypeVar("T")
+
+
+class RedisLockStore(RasaRedisLockStore):
+    """Rasa's RedisLockStore whose ticket, update and clean-up steps are atomic."""
+
+    def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:
+        # Rasa creates a lock store named by module path as `cls(endpoint_config=...)`; the
+        # section's keys are RedisLockStore's own (`url` is the host).
+        if endpoint_config is not None:
+            kwargs = {"host": endpoint_config.url, **endpoint_config.kwargs, **kwargs}
+        super().__init__(**kwargs)
+
+    def _change(
+        self,
+        conversation_id: str,
+        change: Callable[[TicketLock | None], tuple[T, TicketLock | None]],
+    ) -> T:
+        """Apply `change` to the stored lock atomically and store what it returns (None:
+        delete the lock). `change` may run more than once: when another process changes the
+        lock between our read and our write, Redis refuses the write and we start over."""
+        key = self.key_prefix + conversation_id
+        with self.red.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    current = TicketLock.from_dict(json.loads(raw)) if raw else None
+                    result, new = change(current)
+                    pipe.multi()
+                    if new is None:
+                        pipe.delete(key)
+                    else:
+                        pipe.set(key, new.dumps())
+                    pipe.execute()
+                    return result
+                except redis.WatchError:
+                    continue
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        """Take the next ticket, creating the lock if there is none."""
+
+        def issue(lock: TicketLock | None) -> tuple[int, TicketLock]:
+            lock = lock or self.create_lock(conversation_id)
+            return lock.issue_ticket(lock_lifetime), lock
+
+        try:
+            return self._change(conversation_id, issue)
+        except redis.RedisError as error:
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
+    def update_lock(self, conversation_id: str) -> None:
+        """Drop expired tickets (as Rasa does, keeping an emptied lock until clean-up)."""
+
+        def drop_expired(lock: TicketLock | None) -> tuple[None, TicketLock | None]:
+            if lock:
+                lock.remove_expired_tickets()
+            return None, lock
+
+        self._change(conversation_id, drop_expired)
+
+    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
+        """Remove `ticket_number` from the queue."""
+
+        def remove(lock: TicketLock | None) -> tuple[None, TicketLock | None]:
+            if lock:
+                lock.remove_ticket_for(ticket_number)
+            return None, lock
+
+        self._change(conversation_id, remove)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        """Remove our ticket, and the lock itself when no one else holds a ticket — in one
+        step, so a ticket taken meanwhile by another replica is never deleted with it."""
+
+        def remove_and_maybe_delete(lock: TicketLock | None) -> tuple[None, TicketLock | None]:
+            if lock:
+                lock.remove_ticket_for(ticket_number)
+            return None, lock if lock and lock.is_someone_waiting() else None
+
+        self._change(conversation_id, remove_and_maybe_delete)

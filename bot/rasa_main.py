@@ -1,0 +1,74 @@
+"""`python -m bot.rasa_main ARGS`: Rasa's own command line, with telemetry and crash reports
+off whatever the caller's environment says, and action-server replies validated without
+re-checking the schema each time.
+
+Rasa 3.6 sends usage telemetry and, with a key shipped inside the package, crash reports to
+Sentry unless `RASA_TELEMETRY_ENABLED=false` is set or `rasa telemetry disable` was run for
+this user. `make` exports the variable, but `bot eval`, `bot run` or a benchmark started from
+a plain shell would not; a stack trace can carry a user's words about their health, and this
+assistant promises that nothing leaves the machine. So every Rasa process the project starts
+goes through here.
+
+Rasa 3.6 validates every action-server reply with `jsonschema.validate(reply, schema)`, which
+first checks the schema itself against the JSON-Schema meta-schema: 35 ms of the Rasa
+server's CPU per custom action on these machines, the largest single cost in the benchmark
+profile (docs/benchmarks.md). The same validation with a validator built once takes 0.5 ms.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import Any
+
+
+def command(*args: str) -> list[str]:
+    """The command line that runs `rasa ARGS` this way, with this interpreter."""
+    return [sys.executable, "-m", "bot.rasa_main", *args]
+
+
+def disable_telemetry() -> None:
+    """Rasa reads the variable at each report (telemetry and Sentry set-up alike)."""
+    os.environ["RASA_TELEMETRY_ENABLED"] = "false"
+
+
+@functools.cache
+def _action_reply_validator() -> Any:
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)  # once, instead of once per reply
+    return validator_class(schema)
+
+
+def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+    """`RemoteAction._validate_action_result` with the same outcome (True, or Rasa's
+    ValidationError with Rasa's message) from a validator built once."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_action_reply_validator().iter_errors(result))
+    if error is None:
+        return True
+    error.message += ". Failed to validate Action server response from API (bot.rasa_main)."
+    raise error
+
+
+def validate_action_replies_once() -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    RemoteAction._validate_action_result = _validate_action_result
+
+
+def main() -> None:
+    disable_telemetry()
+    validate_action_replies_once()
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

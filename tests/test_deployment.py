@@ -1,0 +1,704 @@
+"""The deployment files (Dockerfile, .dockerignore, docker-compose.yml, deploy/) against the
+code they run.
+
+No Docker engine and no cluster are needed: these read the files and catch what would only
+fail at deploy time — a command the `bot` parser rejects, a path that is not in the
+repository, an environment variable that no code reads (a typo), a port, service or label
+that does not line up with the other end. `docker compose config` and `nginx -t` run too
+where those tools are installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from bot.cli import build_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+NGINX_CONF = ROOT / "deploy" / "nginx" / "compose.conf"
+POSTGRES_INIT = ROOT / "deploy" / "postgres" / "init-databases.sh"
+K8S_DIR = ROOT / "deploy" / "k8s"
+
+# Where each process listens: (the variable that moves it, the code's default).
+LISTEN_PORTS = {
+    "rasa": ("RASA_PORT", 5005),
+    "actions": ("ACTIONS_PORT", 5055),
+    "review": ("REVIEW_PORT", 8080),
+}
+# The address each server binds to, when the code reads one (the action server always
+# listens on every interface).
+INTERFACES = {"rasa": "RASA_INTERFACE", "review": "REVIEW_INTERFACE"}
+
+# Variables that our deployment sets for a library rather than for our code, and the
+# package whose source must read them.
+THIRD_PARTY_VARIABLES = {"FORWARDED_ALLOW_IPS": "uvicorn"}
+
+# Set by the Dockerfile for Python, the venv and Hugging Face (no downloads), not for our code.
+PLATFORM_VARIABLES = {
+    "VIRTUAL_ENV",
+    "PATH",
+    "HOME",
+    "PYTHONUNBUFFERED",
+    "PYTHONDONTWRITEBYTECODE",
+    "HF_HUB_OFFLINE",
+}
+
+# Manifests kept out of kustomization.yaml on purpose (see the comments in those files).
+K8S_NOT_IN_KUSTOMIZATION = {"secret.example.yaml", "migrate-job.yaml"}
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def bot_invocations(command: list[str] | str) -> list[list[str]]:
+    """The `bot` argument lists in a container command: `["bot", "run"]` or
+    `["sh", "-c", "bot db upgrade && bot db seed"]`. Anything that is not `bot` fails."""
+    if isinstance(command, str):
+        command = shlex.split(command)
+    if command[:2] == ["sh", "-c"]:
+        steps = [shlex.split(step) for step in command[2].split("&&")]
+    else:
+        steps = [command]
+    for step in steps:
+        assert step and step[0] == "bot", f"not a `bot` command: {shlex.join(step)}"
+    return [step[1:] for step in steps]
+
+
+def parse_cli(argv: list[str]):
+    """`argv` as the real `bot` parser reads it; an argument it rejects fails the test."""
+    errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errors):
+            return build_parser().parse_args(argv)
+    except SystemExit:
+        pytest.fail(f"`bot {shlex.join(argv)}` is rejected by bot.cli: {errors.getvalue()}")
+
+
+def role(command: list[str] | str) -> str | None:
+    """Which process a container runs: "rasa", "actions", "review", "all" or None."""
+    for argv in bot_invocations(command):
+        if argv[:1] == ["run"]:
+            args = parse_cli(argv)
+            return getattr(args, "only", None) or "all"
+    return None
+
+
+def split_image(reference: str) -> tuple[str, str]:
+    """`registry:5000/name:tag` → (`registry:5000/name`, `tag`). The tag may be a Compose
+    variable with a default, `${TAG:-latest}`, which has a colon of its own."""
+    colon = reference.find(":", reference.rfind("/") + 1)
+    return (reference, "latest") if colon < 0 else (reference[:colon], reference[colon + 1 :])
+
+
+def image_repository(reference: str) -> str:
+    return split_image(reference)[0]
+
+
+def image_tag(reference: str) -> str:
+    return split_image(reference)[1]
+
+
+@cache
+def code_text() -> str:
+    return "\n".join(
+        path.read_text(encoding="utf-8")
+        for package in ("bot", "actions")
+        for path in sorted((ROOT / package).rglob("*.py"))
+    )
+
+
+def read_by_code(name: str) -> bool:
+    """Whether our code (or, for THIRD_PARTY_VARIABLES, that library) names the variable
+    as a string, as `os.environ.get("NAME")` does; a comment alone does not count."""
+    if name in THIRD_PARTY_VARIABLES:
+        spec = importlib.util.find_spec(THIRD_PARTY_VARIABLES[name])
+        assert spec and spec.submodule_search_locations, THIRD_PARTY_VARIABLES[name]
+        text = "\n".join(
+            path.read_text(encoding="utf-8")
+            for location in spec.submodule_search_locations
+            for path in Path(location).rglob("*.py")
+        )
+    else:
+        text = code_text()
+    return re.search(rf"""["']{re.escape(name)}["']""", text) is not None
+
+
+def url_host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    assert parts.hostname and parts.port, f"{url} names no host and port"
+    return parts.hostname, parts.port
+
+
+# --- Dockerfile and .dockerignore ---------------------------------------------------------
+
+
+@cache
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for line in DOCKERFILE.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            continue
+        if stripped.startswith("#"):  # a comment between continuation lines
+            continue
+        pending += " " + stripped.removesuffix("\\")
+        if not stripped.endswith("\\"):
+            keyword, _, arguments = pending.strip().partition(" ")
+            instructions.append((keyword.upper(), arguments.strip()))
+            pending = ""
+    return instructions
+
+
+def dockerfile_stages() -> dict[str, list[tuple[str, str]]]:
+    """The instructions of each named stage, in order."""
+    stages: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for keyword, arguments in dockerfile():
+        if keyword == "FROM":
+            words = arguments.split()
+            assert len(words) == 3 and words[1].upper() == "AS", f"unnamed stage: {arguments}"
+            current = stages.setdefault(words[2], [])
+        current.append((keyword, arguments))
+    return stages
+
+
+def runtime_stage() -> list[tuple[str, str]]:
+    return list(dockerfile_stages().values())[-1]
+
+
+def runtime_env() -> dict[str, str]:
+    env: dict[str, str] = {}
+    for keyword, arguments in runtime_stage():
+        if keyword == "ENV":
+            env.update(item.split("=", 1) for item in shlex.split(arguments))
+    return env
+
+
+def copy_sources() -> Iterator[str]:
+    """Sources of the COPY instructions that read the build context (not --from=stage)."""
+    for keyword, arguments in dockerfile():
+        if keyword in ("COPY", "ADD"):
+            words = shlex.split(arguments)
+            if any(word.startswith("--from=") for word in words):
+                continue
+            yield from (word for word in words[:-1] if not word.startswith("--"))
+
+
+def dockerignore_patterns() -> list[tuple[bool, re.Pattern]]:
+    """(re-included?, regex) for each line, with Docker's glob rules: `*` and `?` stay
+    within one path element, `**` crosses them."""
+    patterns = []
+    for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        glob = line.removeprefix("!").strip().strip("/")
+        regex = ""
+        for token in re.split(r"(\*\*/|\*\*|\*|\?)", glob):
+            regex += {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}.get(
+                token, re.escape(token)
+            )
+        patterns.append((negated, re.compile(regex)))
+    return patterns
+
+
+def docker_ignores(path: str) -> bool:
+    """Whether `path` (relative to the context) is left out of the build context: the last
+    pattern matching it or one of its parent directories decides, as in Docker."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for negated, pattern in dockerignore_patterns():
+        if any(pattern.fullmatch(candidate) for candidate in candidates):
+            ignored = not negated
+    return ignored
+
+
+def test_dockerfile_copies_only_what_exists() -> None:
+    sources = list(copy_sources())
+    assert sources, "the Dockerfile copies nothing from the build context"
+    missing = [source for source in sources if not list(ROOT.glob(source.removeprefix("./")))]
+    assert not missing, f"COPY sources not in the repository: {missing}"
+
+
+def test_copy_from_names_an_earlier_stage() -> None:
+    seen: list[str] = []
+    for name, instructions in dockerfile_stages().items():
+        for keyword, arguments in instructions:
+            for stage in re.findall(r"--from=(\S+)", arguments):
+                assert keyword == "COPY" and stage in seen, f"{name}: --from={stage}"
+        seen.append(name)
+
+
+def test_dockerignore_keeps_what_the_dockerfile_copies() -> None:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout to list the tracked files")
+    for source in copy_sources():
+        source = source.removeprefix("./")
+        tracked = subprocess.run(
+            ["git", "ls-files", "--", source], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+        assert tracked, f"{source} is copied but not tracked by git"
+        left_out = [path for path in tracked if docker_ignores(path)]
+        assert not left_out, f".dockerignore leaves out files the Dockerfile copies: {left_out}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".git/config",
+        ".venv/bin/python",
+        ".env",
+        "data/.env",
+        "ecrin.db",
+        "tracker.db",
+        "data/db/local.db",
+        "models/ecrin.tar.gz",
+        "models/spacy/en_ecrin/meta.json",
+        ".rasa/cache/x",
+        "tests/test_cli.py",
+        "bot/__pycache__/cli.cpython-310.pyc",
+        "docker-compose.yml",
+    ],
+)
+def test_dockerignore_leaves_out(path: str) -> None:
+    # Secrets, local databases and models, the venv and caches never enter the build
+    # context (models are trained inside the image, from the sources).
+    assert docker_ignores(path), f"{path} would be sent to the Docker build"
+
+
+def test_dockerfile_runtime_stage() -> None:
+    stages = dockerfile_stages()
+    assert len(stages) >= 2, "a build stage and a slim runtime stage"
+    args = dict(arguments.split("=", 1) for keyword, arguments in dockerfile() if keyword == "ARG")
+    # pyproject.toml: requires-python = ">=3.10,<3.11"; the lock file is compiled for 3.10.
+    assert args["PYTHON_IMAGE"].startswith("python:3.10-"), args["PYTHON_IMAGE"]
+
+    instructions = runtime_stage()
+    env = runtime_env()
+    assert env.get("RASA_TELEMETRY_ENABLED") == "false"
+    users = [arguments for keyword, arguments in instructions if keyword == "USER"]
+    assert users, "the runtime stage runs as root"
+    uid = users[-1].split(":")[0]
+    # Numeric, so that Kubernetes' runAsNonRoot can check it; and the one the manifests use.
+    assert uid.isdigit() and int(uid) != 0, users[-1]
+    for manifest in k8s_objects():
+        pod = pod_spec(manifest)
+        if pod is not None:
+            assert str(pod["securityContext"]["runAsUser"]) == uid, manifest["kind"]
+
+    (cmd,) = [arguments for keyword, arguments in instructions if keyword == "CMD"]
+    assert role(yaml.safe_load(cmd)) == "all", f"default command: {cmd}"
+    exposed = {
+        int(port)
+        for keyword, arguments in instructions
+        if keyword == "EXPOSE"
+        for port in arguments.split()
+    }
+    assert exposed == {default for _, default in LISTEN_PORTS.values()}
+    ours = set(env) - PLATFORM_VARIABLES
+    unread = sorted(variable for variable in ours if not read_by_code(variable))
+    assert not unread, f"Dockerfile ENV read by no code (a typo?): {unread}"
+
+
+# --- docker-compose.yml ----------------------------------------------------------------------
+
+
+@cache
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+def services() -> dict[str, dict]:
+    return compose()["services"]
+
+
+def our_image() -> str:
+    """The image the Dockerfile builds, as docker-compose.yml names it."""
+    built = [service for service in services().values() if "build" in service]
+    assert len(built) == 1, "exactly one service builds the image; the others use it by name"
+    return image_repository(built[0]["image"])
+
+
+def our_services() -> dict[str, dict]:
+    image = our_image()
+    return {
+        name: service
+        for name, service in services().items()
+        if image_repository(service.get("image", "")) == image
+    }
+
+
+def listen_port(process: str, env: dict) -> int:
+    variable, default = LISTEN_PORTS[process]
+    return int(env.get(variable, default))
+
+
+def test_compose_file_is_valid_for_docker_compose() -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("the docker client is not installed")
+    if subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
+        pytest.skip("the docker client has no compose plugin (`docker compose` is unknown)")
+    # `config` loads, interpolates and validates the file against the Compose schema; it
+    # needs no engine.
+    result = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE_FILE), "config", "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_builds_from_the_dockerfile() -> None:
+    for name, service in services().items():
+        if "build" in service:
+            build = service["build"]
+            build = {"context": build} if isinstance(build, str) else build
+            context = ROOT / build.get("context", ".")
+            assert context.is_dir(), f"{name}: no build context {context}"
+            assert (context / build.get("dockerfile", "Dockerfile")).is_file(), name
+            assert (context / build.get("dockerfile", "Dockerfile")).resolve() == DOCKERFILE
+    assert set(our_services()) >= {"migrate", "actions", "review"}
+
+
+def test_compose_bind_mounts_exist_and_named_volumes_are_declared() -> None:
+    declared = set(compose().get("volumes") or {})
+    for name, service in services().items():
+        for volume in service.get("volumes", []):
+            source = volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
+            if source.startswith((".", "/")):
+                assert (ROOT / source).exists(), f"{name} mounts {source}, not in the repo"
+            else:
+                assert source in declared, f"{name}: volume {source} is not declared"
+
+
+def test_postgres_init_script_is_mounted_and_executable() -> None:
+    mounted = [
+        volume
+        for volume in services()["postgres"]["volumes"]
+        if volume.startswith("./deploy/postgres/")
+    ]
+    assert any("/docker-entrypoint-initdb.d/" in volume for volume in mounted), mounted
+    # The image sources non-executable scripts into its own shell instead of running them.
+    assert POSTGRES_INIT.stat().st_mode & 0o111, f"{POSTGRES_INIT} is not executable"
+    script = POSTGRES_INIT.read_text(encoding="utf-8")
+    for url in (
+        our_services()["migrate"]["environment"][v] for v in ("DATABASE_URL", "TRACKER_STORE_URL")
+    ):
+        database = urlsplit(url).path.strip("/")
+        assert f"CREATE DATABASE {database} " in script, f"the init script creates no {database}"
+
+
+def test_compose_commands_parse_with_the_cli() -> None:
+    roles = {}
+    for name, service in our_services().items():
+        assert "command" in service, f"{name} relies on the image's default command"
+        for argv in bot_invocations(service["command"]):
+            parse_cli(argv)
+        roles[name] = role(service["command"])
+    # The one-shot job migrates both databases before anything starts.
+    assert bot_invocations(services()["migrate"]["command"])[:2] == [
+        ["db", "upgrade"],
+        ["db", "seed"],
+    ]
+    assert sorted(r for r in roles.values() if r) == ["actions", "rasa", "rasa", "review"]
+
+
+def test_compose_environment_is_read_by_our_code() -> None:
+    for name, service in our_services().items():
+        for variable in service.get("environment", {}):
+            assert read_by_code(variable), f"{name}: {variable} is read by no code (a typo?)"
+
+
+def test_compose_servers_wait_for_migrations_and_listen_where_checked() -> None:
+    for name, service in our_services().items():
+        process = role(service["command"])
+        if process is None:
+            continue
+        depends = service.get("depends_on", {})
+        assert depends.get("migrate", {}).get("condition") == "service_completed_successfully"
+        env = service.get("environment", {})
+        port = listen_port(process, env)
+        assert str(port) in [str(p) for p in service.get("expose", [])], name
+        check = " ".join(service["healthcheck"]["test"])
+        assert f"127.0.0.1:{port}/" in check, f"{name}'s healthcheck is not on port {port}"
+        if process in INTERFACES:
+            # Behind Docker's network the default 127.0.0.1 is unreachable.
+            assert env.get(INTERFACES[process]) == "0.0.0.0", name
+
+
+def test_compose_rasa_replicas_share_a_lock_store_and_find_the_actions() -> None:
+    rasa = {n: s for n, s in our_services().items() if role(s["command"]) == "rasa"}
+    assert len(rasa) >= 2
+    actions = [n for n, s in our_services().items() if role(s["command"]) == "actions"]
+    for name, service in rasa.items():
+        env = service["environment"]
+        # Without a shared lock store two replicas may handle one conversation at once.
+        assert urlsplit(env["LOCK_STORE_URL"]).hostname in services(), name
+        host, port = url_host_port(env["ACTION_ENDPOINT_URL"])
+        assert host in actions, f"{name}: ACTION_ENDPOINT_URL names {host}"
+        assert port == listen_port("actions", services()[host]["environment"])
+
+
+def test_compose_databases_are_distinct() -> None:
+    for name, service in our_services().items():
+        env = service.get("environment", {})
+        if "DATABASE_URL" in env and "TRACKER_STORE_URL" in env:
+            # Both databases have an `events` table.
+            assert env["DATABASE_URL"] != env["TRACKER_STORE_URL"], name
+
+
+def test_compose_depends_on_known_services() -> None:
+    for name, service in services().items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services(), f"{name} depends on unknown {dependency}"
+
+
+# --- deploy/nginx/compose.conf ---------------------------------------------------------------
+
+
+def nginx_upstreams(text: str) -> dict[str, list[tuple[str, int]]]:
+    return {
+        name: [(host, int(port)) for host, port in re.findall(r"server\s+([\w.-]+):(\d+)", body)]
+        for name, body in re.findall(r"upstream\s+(\w+)\s*\{(.*?)\}", text, re.DOTALL)
+    }
+
+
+def test_nginx_is_mounted_and_proxies_to_compose_services() -> None:
+    nginx = services()["nginx"]
+    assert any(v.startswith("./deploy/nginx/compose.conf:") for v in nginx["volumes"])
+    text = NGINX_CONF.read_text(encoding="utf-8")
+    upstreams = nginx_upstreams(text)
+    assert upstreams, "no upstream blocks"
+    for proxied in re.findall(r"proxy_pass\s+https?://([\w.-]+)", text):
+        assert proxied in upstreams, f"proxy_pass to undefined upstream {proxied}"
+    balanced = set()
+    for servers in upstreams.values():
+        for host, port in servers:
+            assert host in our_services(), f"upstream server {host} is not a compose service"
+            service = services()[host]
+            process = role(service["command"])
+            assert process and port == listen_port(process, service["environment"]), host
+            if process == "rasa":
+                balanced.add(host)
+    rasa = {n for n, s in our_services().items() if role(s["command"]) == "rasa"}
+    assert balanced == rasa, "every Rasa replica, and only those, behind the rasa upstream"
+    # nginx starts once every upstream exists (it resolves the names at start).
+    assert set(nginx["depends_on"]) >= {h for s in upstreams.values() for h, _ in s}
+
+
+def test_nginx_config_syntax(tmp_path: Path) -> None:
+    nginx = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None
+    )
+    if nginx is None:
+        pytest.skip("nginx is not installed")
+    # The compose service names resolve only inside Docker's network, and the image's log
+    # directory may not exist here: test the same file with those two swapped.
+    text = NGINX_CONF.read_text(encoding="utf-8")
+    text = re.sub(r"(server\s+)[\w.-]+(:\d+)", r"\g<1>127.0.0.1\2", text)
+    text = text.replace("/var/log/nginx/", f"{tmp_path}/")
+    (tmp_path / "compose.conf").write_text(text, encoding="utf-8")
+    temp = "\n".join(
+        f"    {kind}_temp_path {tmp_path}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    # What the official image's nginx.conf wraps around conf.d/*.conf.
+    config = tmp_path / "nginx.conf"
+    config.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log stderr;\nevents {{}}\n"
+        f"http {{\n{temp}\n    include {tmp_path}/compose.conf;\n}}\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [nginx, "-t", "-q", "-e", "stderr", "-p", str(tmp_path), "-c", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# --- deploy/k8s --------------------------------------------------------------------------
+
+
+@cache
+def k8s_objects() -> list[dict]:
+    objects = []
+    for path in sorted(K8S_DIR.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if document:
+                document["__file__"] = path.name
+                objects.append(document)
+    return objects
+
+
+def of_kind(kind: str) -> list[dict]:
+    return [o for o in k8s_objects() if o["kind"] == kind]
+
+
+def pod_spec(manifest: dict) -> dict | None:
+    if manifest["kind"] in ("Deployment", "Job"):
+        return manifest["spec"]["template"]["spec"]
+    return None
+
+
+def k8s_env() -> dict[str, str]:
+    """What envFrom gives every container: the ConfigMap and the example Secret."""
+    (config,) = of_kind("ConfigMap")
+    (secret,) = of_kind("Secret")
+    return {**config["data"], **secret["stringData"]}
+
+
+def containers() -> Iterator[tuple[dict, dict]]:
+    for manifest in k8s_objects():
+        pod = pod_spec(manifest)
+        for container in pod["containers"] if pod else []:
+            yield manifest, container
+
+
+def container_ports(container: dict) -> dict[str | int, int]:
+    ports: dict[str | int, int] = {}
+    for port in container.get("ports", []):
+        ports[port["containerPort"]] = port["containerPort"]
+        if "name" in port:
+            ports[port["name"]] = port["containerPort"]
+    return ports
+
+
+def test_k8s_manifests_parse_and_share_one_namespace() -> None:
+    (namespace,) = of_kind("Namespace")
+    for manifest in k8s_objects():
+        assert manifest.get("apiVersion") and manifest.get("kind"), manifest["__file__"]
+        metadata = manifest["metadata"]
+        assert metadata.get("name") or metadata.get("generateName"), manifest["__file__"]
+        if manifest["kind"] != "Namespace":
+            assert metadata.get("namespace") == namespace["metadata"]["name"], metadata
+
+
+def test_kustomization_lists_the_manifests() -> None:
+    kustomization = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text(encoding="utf-8"))
+    resources = set(kustomization["resources"])
+    files = {path.name for path in K8S_DIR.glob("*.yaml")} - {"kustomization.yaml"}
+    assert resources <= files, f"missing: {resources - files}"
+    assert files - resources == K8S_NOT_IN_KUSTOMIZATION
+    (image,) = kustomization["images"]
+    assert image["name"] == our_image()
+    for _, container in containers():
+        assert image_tag(container["image"]) == image["newTag"], container["name"]
+
+
+def test_k8s_containers_run_our_image_with_commands_the_cli_accepts() -> None:
+    processes = []
+    for manifest, container in containers():
+        assert image_repository(container["image"]) == our_image(), container["image"]
+        command = container.get("command", []) + container.get("args", [])
+        for argv in bot_invocations(command):
+            parse_cli(argv)
+        processes.append(role(command))
+        for source in container.get("envFrom", []):
+            kind, ref = next(iter(source.items()))
+            kind = {"configMapRef": "ConfigMap", "secretRef": "Secret"}[kind]
+            assert ref["name"] in [o["metadata"]["name"] for o in of_kind(kind)], ref
+        assert manifest["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"]
+    assert sorted(p for p in processes if p) == ["actions", "rasa", "review"]
+    (job,) = of_kind("Job")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert bot_invocations(container["command"])[:2] == [["db", "upgrade"], ["db", "seed"]]
+
+
+def test_k8s_ports_and_probes_line_up() -> None:
+    env = k8s_env()
+    for _, container in containers():
+        process = role(container["command"])
+        if process is None:
+            continue
+        ports = container_ports(container)
+        assert listen_port(process, env) in ports.values(), f"{process} listens elsewhere"
+        if process in INTERFACES:
+            assert env[INTERFACES[process]] == "0.0.0.0", process
+        probes = [container.get(p) for p in ("startupProbe", "readinessProbe", "livenessProbe")]
+        assert container.get("readinessProbe") and container.get("livenessProbe"), process
+        for probe in filter(None, probes):
+            port = probe["httpGet"]["port"]
+            assert port in ports, f"{process}: probe on {port}, not a containerPort"
+            assert ports[port] == listen_port(process, env)
+            expected = "/" if process == "rasa" else "/health"
+            assert probe["httpGet"]["path"] == expected, process
+
+
+def test_k8s_selectors_match_deployments() -> None:
+    deployments = of_kind("Deployment")
+    for deployment in deployments:
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+    def selected(selector: dict) -> dict:
+        matches = [
+            d
+            for d in deployments
+            if selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()
+        ]
+        assert len(matches) == 1, f"{selector} selects {len(matches)} Deployments"
+        return matches[0]
+
+    for service in of_kind("Service"):
+        (container,) = pod_spec(selected(service["spec"]["selector"]))["containers"]
+        for port in service["spec"]["ports"]:
+            assert port.get("targetPort", port["port"]) in container_ports(container), port
+    for budget in of_kind("PodDisruptionBudget"):
+        selected(budget["spec"]["selector"]["matchLabels"])
+
+
+def test_k8s_ingress_routes_to_services() -> None:
+    service_ports = {
+        s["metadata"]["name"]: {p["port"] for p in s["spec"]["ports"]} for s in of_kind("Service")
+    }
+    for ingress in of_kind("Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                assert backend["port"]["number"] in service_ports[backend["name"]], backend
+
+
+def test_k8s_rasa_replicas_share_a_lock_store_and_find_the_actions() -> None:
+    env = k8s_env()
+    by_process = {role(c["command"]): m for m, c in containers()}
+    assert by_process["rasa"]["spec"]["replicas"] >= 2
+    assert env["LOCK_STORE_URL"].startswith("redis")
+    host, port = url_host_port(env["ACTION_ENDPOINT_URL"])
+    (service,) = [s for s in of_kind("Service") if s["metadata"]["name"] == host]
+    assert port in {p["port"] for p in service["spec"]["ports"]}
+    actions_labels = by_process["actions"]["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= actions_labels.items()
+    # Both databases have an `events` table.
+    assert env["DATABASE_URL"] != env["TRACKER_STORE_URL"]
+
+
+def test_k8s_environment_is_read_by_our_code() -> None:
+    names = set(k8s_env())
+    names |= {variable["name"] for _, c in containers() for variable in c.get("env", [])}
+    unread = sorted(name for name in names if not read_by_code(name))
+    assert not unread, f"set in deploy/k8s but read by no code (a typo?): {unread}"
