@@ -64,7 +64,10 @@ def validate_action_replies_once() -> None:
 
 def main() -> None:
     disable_telemetry()
-    validate_action_replies_once()
+    if sys.argv[1:3] != ["run", "actions"]:
+        # The action server sends replies and never validates them; importing Rasa's core
+        # there would cost it ~400 MB of memory (535 MB against 126 MB, measured).
+        validate_action_replies_once()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

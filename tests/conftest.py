@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -61,13 +62,36 @@ def postgres_server() -> Iterator[str]:
         with engine.connect():
             pass
     except sa.exc.OperationalError as error:
-        message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error.orig}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        unreachable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error.orig}")
     finally:
         engine.dispose()
     yield POSTGRES_ADMIN_URL
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """The local Redis; tests needing it skip when it is unreachable, except in CI."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        unreachable(f"Redis is not reachable at {REDIS_URL}: {error}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+def unreachable(message: str) -> NoReturn:
+    """A service a test needs is down: skip on a laptop, fail in CI (CI=true), where every
+    test must run."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.fixture

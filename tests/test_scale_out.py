@@ -35,10 +35,7 @@ from bench.load_test import (
 from bot.scaled import ScaledPorts, ScaledStack, running_scaled
 from bot.serve import QUIET_ENV, check_lock_store, endpoints_file, free_port
 from bot.settings import PROJECT_ROOT, redis_lock_store
-from tests.conftest import MODEL
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
+from tests.conftest import MODEL, REDIS_URL
 
 # --- The endpoints file Rasa gets -----------------------------------------------------------
 
@@ -89,24 +86,6 @@ def test_action_endpoint_url_is_honoured_and_defaults_to_the_local_action_server
     assert config["action_endpoint"]["url"] == "http://actions:5055/webhook"
     # The tracker store stays ours, configured by TRACKER_STORE_URL.
     assert config["tracker_store"] == {"type": "bot.tracker_store.SQLTrackerStore"}
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> str:
-    """The local Redis; tests needing it skip when it is unreachable, except in CI."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        message = f"Redis is not reachable at {REDIS_URL}: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    finally:
-        client.close()
-    return REDIS_URL
 
 
 @pytest.fixture
