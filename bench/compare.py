@@ -407,8 +407,8 @@ METHOD_NOTES = [
     "each, not the same sentence.",
     "Ours stores conversations in SQLite (bot.tracker_store.SQLTrackerStore, as `make run`); "
     "the stock bot keeps them in memory (its default). Ours also runs spaCy, a second "
-    "featurizer set and calls the action server (on every message: see the Profile section "
-    "of docs/benchmarks.md).",
+    "featurizer set, a SafetyGuard, and calls the action server for partner and event "
+    "questions and forms (docs/benchmarks.md).",
     "Latency: wall time of one POST to /webhooks/rest/webhook, from the client (same machine), "
     "a new connection per request; percentiles interpolate linearly and include failed requests.",
     "Users: each simulated user is one conversation of a few messages sent one after another, "
