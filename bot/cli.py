@@ -38,10 +38,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(_: argparse.Namespace) -> int:
-    from bot.serve import upgrade_database
+    from bot.db import upgrade
 
-    # Locked on PostgreSQL: replicas or containers may all run this at start.
-    upgrade_database(database_url())
+    # Locked on PostgreSQL (bot.db.migration_lock): replicas may all run this at start.
+    upgrade(database_url())
     print(f"Database schema is up to date ({_safe_url()}).")
     return 0
 

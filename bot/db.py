@@ -6,6 +6,7 @@ instead of opening connections their own way.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -60,8 +61,48 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
+    url = url or database_url()
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    if url:
-        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, revision)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    with migration_lock(url):
+        command.upgrade(config, revision)
+
+
+# Any constant works, as long as every process uses the same one: "ecrin-migrations".
+MIGRATION_LOCK = zlib.crc32(b"ecrin-migrations")
+
+
+@contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock on `url`'s database while the caller migrates it.
+
+    Alembic takes no lock of its own: two replicas starting at once on a new database both
+    find no version table, both run CREATE TABLE, and one of them crashes. With this lock the
+    second waits, then finds the schema at head and does nothing. Other databases (SQLite, for
+    one machine) get no lock.
+    """
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    engine = sa.create_engine(url, future=True, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        if engine.dialect.name != "postgresql":
+            yield
+            return
+        try:
+            connection = engine.connect()
+        except sa.exc.OperationalError as error:
+            where = engine.url.render_as_string(hide_password=True)
+            raise SystemExit(f"Cannot migrate {where}: {error.orig}".strip()) from None
+        with connection:
+            connection.execute(sa.text("SET lock_timeout = '300s'"))
+            connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            try:
+                yield
+            finally:
+                connection.execute(
+                    sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK}
+                )
+    finally:
+        engine.dispose()

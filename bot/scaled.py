@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import db
 from bot.serve import (
     QUIET_ENV,
     Processes,
@@ -33,7 +34,6 @@ from bot.serve import (
     in_foreground,
     rasa_command,
     review_command,
-    upgrade_database,
     upgrade_tracker_store,
 )
 from bot.settings import PROJECT_ROOT, port, redis_lock_store
@@ -218,13 +218,12 @@ def drop_database(url: str) -> None:
 def prepare_databases(env: Mapping[str, str]) -> None:
     """Create the two databases if missing, migrate both (`bot db upgrade`, the tracker-store
     migrations) and load the seed data (`bot db seed`) — once, before any replica starts."""
-    from bot import db
     from bot.seed import seed_events, seed_partners
 
     database, tracker = env["DATABASE_URL"], env["TRACKER_STORE_URL"]
     for url in (database, tracker):
         create_database_if_missing(url)
-    upgrade_database(database)
+    db.upgrade(database)
     try:
         with db.session_scope(database) as session:
             seed_partners(session)

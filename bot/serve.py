@@ -15,7 +15,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
@@ -216,62 +215,13 @@ def check_lock_store(env: Mapping[str, str]) -> None:
         client.close()
 
 
-# Any constant works, as long as every process uses the same one: "ecrin-migrations".
-MIGRATION_LOCK = zlib.crc32(b"ecrin-migrations")
-
-
-@contextmanager
-def migration_lock(url: str) -> Iterator[None]:
-    """Hold a PostgreSQL advisory lock on `url`'s database while the caller migrates it.
-
-    Alembic takes no lock of its own: two replicas starting at once on a new database both
-    find no version table, both run CREATE TABLE, and one of them crashes. With this lock the
-    second waits, then finds the schema at head and does nothing. Other databases (SQLite, for
-    one machine) get no lock.
-    """
-    import sqlalchemy as sa
-    from sqlalchemy.pool import NullPool
-
-    engine = sa.create_engine(url, future=True, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        if engine.dialect.name != "postgresql":
-            yield
-            return
-        try:
-            connection = engine.connect()
-        except sa.exc.OperationalError as error:
-            where = engine.url.render_as_string(hide_password=True)
-            raise SystemExit(f"Cannot migrate {where}: {error.orig}".strip()) from None
-        with connection:
-            connection.execute(sa.text("SET lock_timeout = '300s'"))
-            connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
-            try:
-                yield
-            finally:
-                connection.execute(
-                    sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK}
-                )
-    finally:
-        engine.dispose()
-
-
 def upgrade_tracker_store(env: Mapping[str, str]) -> None:
     """Migrate the tracker store (Rasa's events table, our indexes, the review tables) before
     any Rasa server or review app starts, so they never race to create tables; replicas
-    starting together take turns (migration_lock)."""
+    starting together take turns (bot.db.migration_lock)."""
     from bot.review.database import upgrade
 
-    url = env.get("TRACKER_STORE_URL") or tracker_store_url()
-    with migration_lock(url):
-        upgrade(url)
-
-
-def upgrade_database(url: str) -> None:
-    """`bot db upgrade` for partners and events at `url`, taking turns like the tracker."""
-    from bot import db
-
-    with migration_lock(url):
-        db.upgrade(url)
+    upgrade(env.get("TRACKER_STORE_URL") or tracker_store_url())
 
 
 class StartError(RuntimeError):
@@ -381,7 +331,7 @@ def running_one(
     """`bot run --only NAME`: one process of the stack, configured as `running` does it.
 
     For containers and replicas, where each process runs on its own: the Rasa server and the
-    review app migrate the tracker store first (taking turns, see migration_lock); the
+    review app migrate the tracker store first (taking turns, see bot.db.migration_lock); the
     action server needs nothing but DATABASE_URL, migrated by `bot db upgrade`.
     """
     if name not in PROCESS_NAMES:

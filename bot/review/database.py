@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.db import migration_lock
 from bot.settings import tracker_store_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -48,7 +49,9 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Bring the review tables (and our indexes on `events`) up to `revision`."""
     from alembic import command
 
-    command.upgrade(_alembic_config(url), revision)
+    url = url or tracker_store_url()
+    with migration_lock(url):  # replicas starting together take turns
+        command.upgrade(_alembic_config(url), revision)
     # The caller may be a long-running process (bot run) that never queries this database
     # again: hand the connections back.
     get_engine(url).dispose()
