@@ -23,7 +23,7 @@ help:
 	@echo "make run    set up and start the assistant (web chat, REST, action server)"
 	@echo "make test   set up and run every test"
 	@echo "make train  train the model if training data or config changed"
-	@echo "make retrain  fine-tune the model after editing answers (Rasa incremental training)"
+	@echo "make retrain  fine-tune the model after adding examples (Rasa incremental training)"
 	@echo "make eval   accuracy on the held-out split, against a TF-IDF baseline"
 	@echo "make score  score the running assistant on ../shared/eval/dev.tsv"
 	@echo "make shell  talk to the assistant in the terminal"
@@ -89,7 +89,8 @@ RASA := $(BIN)/python -m bot.rasa_main
 $(MODEL): $(TRAINING_DATA) $(SPACY) | $(STAMP)
 	$(RASA) train --fixed-model-name ecrin --out models
 
-# After editing answers or adding a few examples: Rasa's incremental training continues
+# After adding a few examples (an edited answer needs none: bot/nlg.py serves answers
+# live): Rasa's incremental training continues
 # from the current model for a fifth of the epochs instead of starting over (labels and
 # config must be unchanged; Rasa says so if not). `make train` stays the reference.
 retrain: setup

@@ -125,6 +125,18 @@ def _nlp_build(_: argparse.Namespace) -> int:
     return 0
 
 
+def _answers_check(args: argparse.Namespace) -> int:
+    from bot.answers import AnswerError, check
+
+    try:
+        answers = check(args.dir)
+    except AnswerError as error:
+        print(f"Not live-ready: {error}", file=sys.stderr)
+        return 1
+    print(f"{len(answers)} FAQ answers in {args.dir} pass the checks.")
+    return 0
+
+
 def _eval(args: argparse.Namespace) -> int:
     from bot.evaluation import compare, evaluate
 
@@ -289,6 +301,7 @@ def _safe_url(url: str | None = None) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bot.answers import ANSWERS_DIR
     from bot.events import AUDIENCES, KINDS
     from bot.serve import PROCESS_NAMES
 
@@ -346,6 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     nlp = group("nlp", "the spaCy pipeline")
     add(nlp, "build", _nlp_build, "rebuild models/spacy/en_ecrin from places and partners")
+
+    answers = group("answers", "the FAQ answers (live: edits need no training)")
+    checking = add(answers, "check", _answers_check, "check every answer as the server will")
+    checking.add_argument(
+        "--dir", type=Path, default=ANSWERS_DIR, help="folder of faq_*.yml (default: data/nlu)"
+    )
 
     evaluation = add(commands, "eval", _eval, "score the held-out NLU split and a baseline")
     evaluation.add_argument(

@@ -67,9 +67,12 @@ async def _parse_all(model: Path, texts: list[str]) -> list[dict]:
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
+    from bot.rasa_main import load_models_for_prediction
+
     # One debug line per parsed message would bury the report.
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
+    load_models_for_prediction()  # as the server loads them (bot/rasa_main.py)
     agent = Agent.load(str(model))
     return [await agent.parse_message(text) for text in texts]
 

@@ -27,6 +27,7 @@ from bot.rasa_main import command as rasa_cli
 from bot.settings import (
     PROJECT_ROOT,
     action_endpoint_url,
+    faq_answers_dir,
     lock_store_url,
     port,
     redis_lock_store,
@@ -154,7 +155,8 @@ def endpoints_file(
     """endpoints.yml as this environment configures it.
 
     The action endpoint is ACTION_ENDPOINT_URL, or the action server on `actions_port` here;
-    LOCK_STORE_URL adds a Redis lock store, which replicas sharing a tracker store need.
+    LOCK_STORE_URL adds a Redis lock store, which replicas sharing a tracker store need;
+    FAQ_ANSWERS_DIR points the live FAQ answers (bot/nlg.py) at another folder.
     A bad LOCK_STORE_URL stops here with the reason (SystemExit), before anything starts.
     """
     config = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
@@ -162,6 +164,9 @@ def endpoints_file(
     lock_url = lock_store_url(env)
     if lock_url:
         config["lock_store"] = redis_lock_store(lock_url)
+    answers = faq_answers_dir(env)
+    if answers:
+        config["nlg"]["answers"] = answers
     path = directory / "endpoints.yml"
     # It may hold the Redis password: readable by this user only.
     path.touch(mode=0o600)

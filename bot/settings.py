@@ -67,6 +67,16 @@ def lock_store_url(env: Mapping[str, str] | None = None) -> str | None:
     return env.get("LOCK_STORE_URL") or None
 
 
+def faq_answers_dir(env: Mapping[str, str] | None = None) -> str | None:
+    """Where the Rasa server reads the FAQ answers (`FAQ_ANSWERS_DIR`), or None for data/nlu.
+
+    For answers kept outside the image (a mounted volume or Kubernetes ConfigMap), so they
+    can be edited without a build; the folder holds faq_*.yml files like data/nlu's.
+    """
+    env = os.environ if env is None else env
+    return env.get("FAQ_ANSWERS_DIR") or None
+
+
 DEFAULT_LOCK_KEY_PREFIX = "ecrin"
 
 

@@ -21,6 +21,7 @@ from typing import NoReturn
 import pytest
 
 from bot import db
+from bot.answers import answer_files
 from bot.seed import seed_events, seed_partners
 from bot.settings import PROJECT_ROOT
 from tests.telegram_fake import TOKEN as TELEGRAM_TOKEN
@@ -137,6 +138,8 @@ class Assistant:
 
     base_url: str
     tracker_store_url: str
+    # The server's FAQ answers (FAQ_ANSWERS_DIR): a copy of data/nlu's, for tests that edit.
+    answers_dir: Path
 
     def post(
         self,
@@ -197,7 +200,12 @@ def assistant(
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
     directory = tmp_path_factory.mktemp("assistant")
+    answers = directory / "answers"
+    answers.mkdir()
+    for path in answer_files():
+        shutil.copy(path, answers)
     env = {
+        "FAQ_ANSWERS_DIR": str(answers),
         "DATABASE_URL": seed_database(f"sqlite:///{directory / 'ecrin.db'}"),
         "TRACKER_STORE_URL": f"sqlite:///{directory / 'tracker.db'}",
         "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
@@ -209,7 +217,7 @@ def assistant(
     ports = Ports(rasa=free_port(), actions=free_port())
     try:
         with running(ports, model=MODEL, env=env, log_dir=logs) as stack:
-            yield Assistant(stack.rasa_url, env["TRACKER_STORE_URL"])
+            yield Assistant(stack.rasa_url, env["TRACKER_STORE_URL"], answers)
     finally:
         for log in logs.glob("*.log"):
             tail = log.read_text(errors="replace")[-3000:]

@@ -1,0 +1,103 @@
+"""Rasa's side of live FAQ answers (bot/answers.py): what it trains on and what it says.
+
+Rasa copies every retrieval answer into its NLU training data, so one edited word used to
+change the data fingerprint and retrain every component (~11 minutes). The response selector
+learns answer keys (`use_text_as_label: false`), never the text, so:
+
+- `FaqAnswerImporter` (config.yml `importers`) trains on one placeholder for every answer:
+  editing an answer leaves the training data, and so the model, unchanged;
+- `LiveAnswerGenerator` (endpoints.yml `nlg`) says the text from the answer files instead,
+  re-read when they change, as Rasa's NLG-server pattern does but inside the Rasa process.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.importers.rasa import RasaFileImporter
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.answers import ANSWERS_DIR, FAQ_RESPONSE_PREFIX, LiveAnswers, Responses
+from bot.settings import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+# What a trained model holds for every FAQ answer. Users see it only if the live answer is
+# missing (a server started without endpoints.yml's `nlg`, or answer files deleted), so it
+# must be safe to say; each time, the server logs an error.
+PLACEHOLDER = (
+    "Sorry, I can't show that answer right now. Please try again in a moment, or ask to talk "
+    "to a person. Learn more: https://ecrin.org"
+)
+
+
+def with_placeholders(responses: Responses) -> Responses:
+    return {
+        name: [{"text": PLACEHOLDER}] if name.startswith(FAQ_RESPONSE_PREFIX) else variants
+        for name, variants in responses.items()
+    }
+
+
+class FaqAnswerImporter(RasaFileImporter):
+    """Rasa's file importer, with every FAQ answer replaced by the same placeholder."""
+
+    def get_nlu_data(self, language: str | None = "en") -> TrainingData:
+        data = super().get_nlu_data(language)
+        # A new TrainingData, because the constructor copies the answer text into each
+        # example (its RESPONSE attribute), which is part of the fingerprint.
+        return TrainingData(
+            data.training_examples,
+            data.entity_synonyms,
+            data.regex_features,
+            data.lookup_tables,
+            responses=with_placeholders(data.responses),
+        )
+
+
+class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
+    """Rasa's response templates, with FAQ answers read live from the answer files.
+
+    endpoints.yml: `nlg: {type: bot.nlg.LiveAnswerGenerator}`; an `answers:` key may name
+    another folder of faq_*.yml files (relative to the project).
+    """
+
+    def __init__(
+        self, endpoint_config: EndpointConfig | None = None, domain: Domain | None = None
+    ) -> None:
+        folder = (endpoint_config.kwargs.get("answers") if endpoint_config else None) or ANSWERS_DIR
+        self.answers = LiveAnswers(PROJECT_ROOT / Path(folder))
+        super().__init__(domain.responses if domain else {})
+
+    @property
+    def responses(self) -> Responses:
+        """The model's responses, its FAQ placeholders replaced by the live answers."""
+        answers = self.answers.current()
+        if answers is not self._served:
+            self._merged = {**self._model_responses, **answers}
+            self._served = answers
+        return self._merged
+
+    @responses.setter
+    def responses(self, responses: Responses) -> None:
+        # Rasa sets this whenever it loads a model (rasa.core.agent.Agent.load_model).
+        self._model_responses = dict(responses)
+        self._faq_names = {n for n in responses if n.startswith(FAQ_RESPONSE_PREFIX)}
+        # The model can pick any of its answers: a reload that drops one is refused.
+        self.answers.require(self._faq_names)
+        self._served: Responses | None = None
+
+    def generate_from_slots(
+        self,
+        utter_action: str,
+        filled_slots: dict[str, Any],
+        output_channel: str,
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        if utter_action in self._faq_names and utter_action not in self.answers.current():
+            logger.error("No live answer for %s: said the placeholder instead", utter_action)
+        return super().generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)
