@@ -174,8 +174,8 @@ class LiveAnswers:
             logger.error("FAQ answers in %s not loaded, %s: %s", self.directory, kept, error)
             return
         changed = sorted(name for name in answers if answers[name] != self._answers.get(name))
-        if self._answers:
-            logger.info("FAQ answers reloaded from %s: %d changed", self.directory, len(changed))
-        else:
+        if not self._answers:
             logger.info("FAQ answers loaded: %d from %s", len(answers), self.directory)
+        elif changed:
+            logger.info("FAQ answers changed in %s: %s", self.directory, ", ".join(changed))
         self._answers = answers
