@@ -117,6 +117,17 @@ def read_answers(paths: Iterable[Path]) -> Responses:
     return answers
 
 
+def trained_topics(directory: Path = ANSWERS_DIR) -> set[str]:
+    """The answer every FAQ topic with training examples in `directory` needs."""
+    names = set()
+    for path in answer_files(directory):
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
+        for item in document.get("nlu") or []:
+            if str(item.get("intent", "")).startswith("faq_"):
+                names.add(f"utter_{item['intent']}")
+    return names
+
+
 def check(directory: Path = ANSWERS_DIR, required: Iterable[str] = ()) -> Responses:
     """The answers in `directory`, if every one passes and none of `required` is missing."""
     answers = read_answers(answer_files(directory))

@@ -126,10 +126,10 @@ def _nlp_build(_: argparse.Namespace) -> int:
 
 
 def _answers_check(args: argparse.Namespace) -> int:
-    from bot.answers import AnswerError, check
+    from bot.answers import AnswerError, check, trained_topics
 
     try:
-        answers = check(args.dir)
+        answers = check(args.dir, required=trained_topics())
     except AnswerError as error:
         print(f"Not live-ready: {error}", file=sys.stderr)
         return 1

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.answers import AnswerError, LiveAnswers, answer_files, answer_problems, read_answers
+from bot.answers import (
+    AnswerError,
+    LiveAnswers,
+    answer_files,
+    answer_problems,
+    read_answers,
+    trained_topics,
+)
 from bot.cli import main as bot
 from bot.settings import PROJECT_ROOT
 from tests.conftest import Assistant
@@ -58,7 +65,21 @@ def test_short_sourced_answers_and_the_vetted_crisis_line_pass() -> None:
 def test_every_answer_in_the_project_is_live_ready() -> None:
     answers = read_answers(answer_files())
     assert len(answers) >= 80 and all(name.startswith("utter_faq_") for name in answers)
+    assert set(answers) == trained_topics()
     assert bot(["answers", "check"]) == 0
+
+
+def test_the_check_names_a_trained_topic_left_without_an_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for path in answer_files():
+        shutil.copy(path, tmp_path)
+    trials = tmp_path / "faq_trials.yml"
+    document = yaml.safe_load(trials.read_text(encoding="utf-8"))
+    del document["responses"][PLACEBO]
+    trials.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    assert bot(["answers", "check", "--dir", str(tmp_path)]) == 1
+    assert f"no answer for {PLACEBO}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
