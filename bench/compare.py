@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import math
 import os
 import random
@@ -734,7 +735,7 @@ def seconds_until_said(url: str, answers: Path, timeout: float = 60) -> float | 
     """Edit one answer in the running server's answer folder, then ask until it is said."""
     edit_response(answers, OURS_EDITED_RESPONSE)
     started = time.perf_counter()
-    for index in range(10**6):
+    for index in itertools.count():
         reply = send(url, f"bench-live-edit-{index}", 0, OURS_SCRIPTS[0][0], timeout=30)
         if any(EDIT_MARK in text for text in reply.texts):
             return time.perf_counter() - started
