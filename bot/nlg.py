@@ -75,11 +75,8 @@ class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
 
     @property
     def responses(self) -> Responses:
-        """The model's responses, its FAQ placeholders replaced by the live answers."""
-        answers = self.answers.current()
-        if answers is not self._served:
-            self._merged = {**self._model_responses, **answers}
-            self._served = answers
+        """The model's responses, its FAQ placeholders replaced by the live answers (as of
+        the last `generate_from_slots`, which checks the files once per response)."""
         return self._merged
 
     @responses.setter
@@ -90,6 +87,14 @@ class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
         # The model can pick any of its answers: a reload that drops one is refused.
         self.answers.require(self._faq_names)
         self._served: Responses | None = None
+        self._refresh()
+
+    def _refresh(self) -> Responses:
+        answers = self.answers.current()
+        if answers is not self._served:
+            self._merged = {**self._model_responses, **answers}
+            self._served = answers
+        return answers
 
     def generate_from_slots(
         self,
@@ -98,6 +103,6 @@ class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
         output_channel: str,
         **kwargs: Any,
     ) -> dict[str, Any] | None:
-        if utter_action in self._faq_names and utter_action not in self.answers.current():
+        if utter_action in self._faq_names and utter_action not in self._refresh():
             logger.error("No live answer for %s: said the placeholder instead", utter_action)
         return super().generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)
