@@ -28,7 +28,7 @@ help:
 	@echo "make score  score the running assistant on ../shared/eval/dev.tsv"
 	@echo "make shell  talk to the assistant in the terminal"
 	@echo "make lint   ruff"
-	@echo "make bench  benchmark against a stock rasa init bot (~20 min; bench/results/)"
+	@echo "make bench  benchmark against a stock rasa init bot (~6-10 min; bench/results/)"
 	@echo "make run-scaled  2 Rasa + 2 action servers behind nginx, on PostgreSQL and Redis"
 
 run: setup $(MODEL)

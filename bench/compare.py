@@ -16,7 +16,7 @@ are marked, but the exit code is 0: this is a report, not a test.
                                       [--turns 5] [--only ours|stock] [--stock-dir DIR]
                                       [--py-spy BINARY] [--out FILE]
 
-A full run takes about 20 minutes on 2 cores, most of it our training (twice) and the stock
+A full run takes 6 to 10 minutes on 2 cores, most of it our training (twice) and the stock
 bot's. `--skip-training` serves the existing models/ecrin.tar.gz (`make bench` builds it) and
 reports training as "not measured"; the stock bot is still created and trained by `rasa init`
 unless `--stock-dir` names one kept from an earlier run.
