@@ -70,7 +70,7 @@ class EventQuery:
         if self.audience:
             parts.append(f"for {self.audience}")
         if self.country:
-            parts.append(f"in {gazetteer().countries[self.country].name}")
+            parts.append(f"in {gazetteer().countries[self.country].display}")
         parts.append(self.when.label)
         return " ".join(parts)
 

@@ -15,23 +15,40 @@ from pathlib import Path
 import spacy
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.countries import AMBIGUOUS_CODES, Gazetteer, fold, gazetteer
+from bot.countries import (
+    AMBIGUOUS_CODES,
+    PLACE_CUES,
+    WORD_FOLLOWERS,
+    Gazetteer,
+    fold,
+    gazetteer,
+    strip_accents,
+)
 from bot.settings import PROJECT_ROOT
 
 PIPELINE_DIR = PROJECT_ROOT / "models" / "spacy" / "en_ecrin"
 
 COUNTRY, CITY, ORGANISATION = "country", "city", "organisation"
+# Spans where a place name is an everyday word ("split the dose"). Longer than the place
+# pattern, they win the EntityRuler's overlap resolution, and Rasa's SpacyEntityExtractor
+# drops them: its `dimensions` are the three labels above.
+NOT_A_PLACE = "not_a_place"
 
 
 def _token_pattern(nlp: spacy.language.Language, phrase: str) -> list[dict[str, str]]:
     return [{"LOWER": token.lower_} for token in nlp.make_doc(phrase)]
 
 
+def _variants(phrase: str) -> tuple[str, ...]:
+    """The spellings people type: as written, without accents ("Kosice", "Κυπρος", whose
+    final sigma `fold` would change), and folded ("cluj napoca")."""
+    return (phrase, strip_accents(phrase), fold(phrase))
+
+
 def _phrase_patterns(nlp, label: str, phrases: Iterable[str], iso: str) -> list[dict]:
     patterns, seen = [], set()
     for phrase in phrases:
-        # Accent-free spellings too: people type "Kosice" and "Espana".
-        for variant in (phrase, fold(phrase)):
+        for variant in _variants(phrase):
             pattern = _token_pattern(nlp, variant)
             key = (label, tuple(p["LOWER"] for p in pattern))
             if pattern and key not in seen:
@@ -58,6 +75,37 @@ def entity_patterns(
         patterns += _phrase_patterns(nlp, CITY, [city], iso)
     for name, iso in organisations:
         patterns += _phrase_patterns(nlp, ORGANISATION, [name], iso)
+    for country in places.countries.values():
+        for word in country.common:
+            patterns += _common_word_patterns(nlp, word)
+    return patterns
+
+
+def _common_word_patterns(nlp: spacy.language.Language, word: str) -> list[dict]:
+    """NOT_A_PLACE patterns for a place name that is also an everyday word: the rule of
+    `Gazetteer.mentions` (bot/countries.py, PLACE_CUES), so both read "split" alike.
+
+    It is a word when the next word makes it a verb or noun ("split the", "split into"), or
+    when it is written in lower case after a word that does not announce a place ("are
+    split"); "in split", "and split?", "— split" and "the Split hospital" stay places.
+    """
+    patterns, seen = [], set()
+    for variant in _variants(word):
+        tokens = _token_pattern(nlp, variant)
+        key = tuple(t["LOWER"] for t in tokens)
+        if not tokens or key in seen:
+            continue
+        seen.add(key)
+        followed = [*tokens, {"LOWER": {"IN": sorted(WORD_FOLLOWERS)}}]
+        preceded = [
+            {"LOWER": {"NOT_IN": sorted(PLACE_CUES)}, "IS_PUNCT": False, "IS_SPACE": False},
+            {**tokens[0], "IS_LOWER": True},
+            *tokens[1:],
+        ]
+        patterns += [
+            {"label": NOT_A_PLACE, "pattern": followed},
+            {"label": NOT_A_PLACE, "pattern": preceded},
+        ]
     return patterns
 
 

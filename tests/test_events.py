@@ -204,3 +204,9 @@ def test_only_self_paced_courses_found_says_no_dated_ones_are_announced(tmp_path
         "I couldn't find any dated courses or trainings for patients coming up, "
         "but these self-paced courses are open any time:\n• Test self-paced course"
     )
+
+
+def test_a_question_about_a_country_with_an_article_is_described_naturally() -> None:
+    query = parse_query("any webinars in Holland in May?", TODAY)
+    assert query.country == "NL"
+    assert "webinars in the Netherlands" in query.describe()

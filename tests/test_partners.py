@@ -90,3 +90,33 @@ def test_country_without_partner_says_so_and_offers_the_office(database_url: str
         text = answer(lookup(session, country("Belgium")))
     assert text.startswith("ECRIN has no national partner in Belgium yet.")
     assert "https://ecrin.org" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "opening"),
+    [
+        ("Czechia", "ECRIN's national partner in the Czech Republic is CZECRIN"),
+        ("Norway", "ECRIN's national partner in Norway is NorCRIN"),
+        ("Slovak Republic", "ECRIN's national partner in Slovakia is SLOVACRIN"),
+        ("Éire", "ECRIN's national partner in Ireland is NCTO"),
+        ("Holland", "ECRIN has no national partner in the Netherlands yet."),
+        ("UK", "ECRIN has no national partner in the United Kingdom yet."),
+        ("USA", "ECRIN has no national partner in the United States yet."),
+    ],
+)
+def test_answer_names_the_country_as_a_sentence_reads(
+    database_url: str, name: str, opening: str
+) -> None:
+    # "in the Netherlands", not "in Netherlands"; whatever name the user typed.
+    with db.session_scope(database_url) as session:
+        text = answer(lookup(session, country(name)))
+    assert text.startswith(opening)
+
+
+def test_norway_has_its_partner_and_patient_platform(database_url: str) -> None:
+    # Norway was unknown while countries.yml had an unquoted `iso: NO` (YAML's false).
+    with db.session_scope(database_url) as session:
+        found = lookup(session, country("Norwegian"))
+        assert [p.acronym for p in found.ecrin_partners] == ["NorCRIN"]
+        assert found.eupati_platforms
+        assert answer(found).endswith("Learn more: https://www.norcrin.no")
