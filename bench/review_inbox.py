@@ -56,6 +56,8 @@ PAGES = {
     "search 'placebo'": "/?q=placebo",
     "filter: fell back": "/?fallback=1",
     "filter: telegram + low confidence": "/?channel=telegram&low_confidence=1",
+    "filter: stuck": "/?stuck=1",
+    "filter: rated not helpful": "/?rating=not_helpful",
     "page 50": "/?page=50",
 }
 INTENTS = [
@@ -73,7 +75,15 @@ INTENTS = [
     ("handoff", None, 3, (0.7, 1.0), "can I talk to a real person"),
     ("nlu_fallback", None, 8, (0.45, 0.45), "zzqx blorf wibble asdf"),
     ("medical_advice", None, 3, (1.0, 1.0), "can I take ibuprofen with my study drug"),
+    ("feedback_negative", None, 2, (0.6, 1.0), "that's not what I asked"),
 ]
+# After an answer, how often people click 👍 / 👎 (and which).
+RATED_SHARE = 0.15
+HELPFUL_SHARE = 0.7
+THANKS = {
+    "feedback_positive": "Thank you, I'm glad it helped!",
+    "feedback_negative": "Sorry about that. Could you tell me what you were looking for?",
+}
 ANSWER = (
     "A placebo is a dummy treatment that looks like the real one but has no active "
     "ingredient. Comparing the two shows whether the treatment itself works. "
@@ -109,6 +119,12 @@ def _parse_data(random_: random.Random, intent: str, key: str | None, confidence
     }
 
 
+def _answer(intent: str, key: str | None) -> str:
+    """The same answer for the same question (so asking twice in a row repeats it, as the
+    assistant would), a different one for another."""
+    return f"{ANSWER} ({key or intent})"
+
+
 def conversation(random_: random.Random, sender: str, start: float, turns: int) -> list[Event]:
     channel = random_.choices(["web", "telegram", "rest"], weights=[60, 25, 15])[0]
     metadata = {"model_id": "c342558c13714ca083f259b5c79c578b", "assistant_id": "ecrin"}
@@ -140,9 +156,41 @@ def conversation(random_: random.Random, sender: str, start: float, turns: int) 
                 timestamp=at + 0.01,
                 metadata=metadata,
             ),
-            BotUttered(ANSWER, data={"buttons": None}, timestamp=at + 0.02, metadata=metadata),
+            BotUttered(
+                _answer(intent, key),
+                data={"buttons": None},
+                timestamp=at + 0.02,
+                metadata=metadata,
+            ),
             ActionExecuted("action_listen", timestamp=at + 0.03, metadata=metadata),
         ]
+        if random_.random() < RATED_SHARE:  # a click on 👍 / 👎 under the answer
+            at += random_.uniform(2, 30)
+            rating = (
+                "feedback_positive" if random_.random() < HELPFUL_SHARE else "feedback_negative"
+            )
+            found += [
+                UserUttered(
+                    f"/{rating}",
+                    intent={"name": rating, "confidence": 1.0},
+                    parse_data={
+                        "intent": {"name": rating, "confidence": 1.0},
+                        "entities": [],
+                        "intent_ranking": [{"name": rating, "confidence": 1.0}],
+                        "text": f"/{rating}",
+                    },
+                    input_channel=channel,
+                    timestamp=at,
+                    metadata=metadata,
+                ),
+                ActionExecuted(
+                    f"utter_{rating}", policy="RulePolicy", timestamp=at + 0.01, metadata=metadata
+                ),
+                BotUttered(
+                    THANKS[rating], data={"buttons": None}, timestamp=at + 0.02, metadata=metadata
+                ),
+                ActionExecuted("action_listen", timestamp=at + 0.03, metadata=metadata),
+            ]
     return found
 
 

@@ -30,11 +30,19 @@ def _percent(value: float) -> str:
 
 
 def daily_bars(
-    title: str, points: Sequence[DailyCount], percent: bool = False, colour: str = BAR_COLOUR
+    title: str,
+    points: Sequence[DailyCount],
+    percent: bool = False,
+    colour: str = BAR_COLOUR,
+    top: float | None = None,
+    no_data: str = "Nothing to show for this period.",
 ) -> Markup:
-    """A bar per day, with the highest value on the axis and a date label every week."""
+    """A bar per day, with the highest value (or `top`) on the axis and a date label every
+    week. A day whose value is None gets no bar: nothing was measured, which is not zero (a
+    rate of 0 % shows as a sliver on the axis, so the two look different)."""
     fmt: Callable[[float], str] = _percent if percent else _number
-    top = max((point.value for point in points), default=0) or 1
+    measured = [point.value for point in points if point.value is not None]
+    top = top or max(measured, default=0) or 1
     plot_width = WIDTH - MARGIN_LEFT - 8
     plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
     step = plot_width / max(1, len(points))
@@ -50,15 +58,23 @@ def daily_bars(
         f'<text x="{MARGIN_LEFT - 6}" y="{MARGIN_TOP + plot_height}" text-anchor="end" '
         f'font-size="11" fill="#555">0</text>',
     ]
-    for index, point in enumerate(points):
-        height = plot_height * (point.value / top) if top else 0
-        x = MARGIN_LEFT + index * step + (step - bar) / 2
-        y = MARGIN_TOP + plot_height - height
-        label = f"{point.day:%a %d %b %Y}: {fmt(point.value)}"
+    if not measured:
         parts.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{height:.1f}" '
-            f'fill="{escape(colour)}"><title>{escape(label)}</title></rect>'
+            f'<text x="{MARGIN_LEFT + 8}" y="{MARGIN_TOP + plot_height / 2:.0f}" font-size="12" '
+            f'fill="#555">{escape(no_data)}</text>'
         )
+    for index, point in enumerate(points):
+        x = MARGIN_LEFT + index * step + (step - bar) / 2
+        if point.value is not None:
+            height = plot_height * (point.value / top)
+            if percent:
+                height = max(height, 2.0)
+            y = MARGIN_TOP + plot_height - height
+            label = f"{point.day:%a %d %b %Y}: {fmt(point.value)}"
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{height:.1f}" '
+                f'fill="{escape(colour)}"><title>{escape(label)}</title></rect>'
+            )
         # A date every week, counted back from the last day so the last one is labelled.
         from_end = len(points) - 1 - index
         if from_end % 7 == 0:

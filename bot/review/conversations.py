@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -24,9 +24,13 @@ from bot.privacy import mask_personal_data
 from bot.review.database import like_pattern
 from bot.review.messages import (
     FALLBACK_INTENT,
+    FEEDBACK_NEGATIVE,
+    FEEDBACK_POSITIVE,
     HANDOFF_INTENT,
     Prediction,
     UserMessage,
+    is_helpful,
+    is_payload,
     message_from_row,
     read_prediction,
     sync_messages,
@@ -40,10 +44,13 @@ from bot.review.schema import (
     messages,
     nlu_labels,
     notes,
+    repeats,
     tags,
 )
 
 CHANNELS = ("web", "telegram", "rest")
+# The inbox's rating filter: conversations with at least one such rating (clicked or typed).
+RATING_INTENTS = {"helpful": FEEDBACK_POSITIVE, "not_helpful": FEEDBACK_NEGATIVE}
 FALLBACK_ACTIONS = ("action_two_stage_fallback", "action_default_fallback")
 # Actions that are bookkeeping, not something the assistant did for the user.
 QUIET_ACTIONS = {"action_listen", "action_session_start"}
@@ -86,6 +93,8 @@ class InboxFilters:
     low_confidence: bool = False
     fallback: bool = False
     handoff: bool = False
+    rating: str = ""  # "helpful" or "not_helpful"
+    stuck: bool = False
     status: str = ""
     tag: str = ""
     search: str = ""
@@ -121,6 +130,8 @@ class InboxFilters:
                 low_confidence=_checked(params.get("low_confidence")),
                 fallback=_checked(params.get("fallback")),
                 handoff=_checked(params.get("handoff")),
+                rating=choice("rating", tuple(RATING_INTENTS)),
+                stuck=_checked(params.get("stuck")),
                 status=choice("status", STATUSES),
                 tag=(params.get("tag") or "").strip()[:40],
                 search=(params.get("q") or "").strip()[:200],
@@ -138,6 +149,8 @@ class InboxFilters:
             "low_confidence": "1" if self.low_confidence else "",
             "fallback": "1" if self.fallback else "",
             "handoff": "1" if self.handoff else "",
+            "rating": self.rating,
+            "stuck": "1" if self.stuck else "",
             "status": self.status,
             "tag": self.tag,
             "q": self.search,
@@ -200,6 +213,11 @@ class ConversationSummary:
     lowest_confidence: float | None = None
     fallback: bool = False
     handoff: bool = False
+    # Ratings of answers, 👍 / 👎 and typed praise or complaints together.
+    rated_helpful: int = 0
+    rated_not_helpful: int = 0
+    # The first message that repeats the one before it (see bot.review.stuck), if any.
+    first_repeat: int | None = None
     status: str = "unread"
     tags: list[Tag] = field(default_factory=list)
     notes: int = 0
@@ -208,6 +226,31 @@ class ConversationSummary:
     @property
     def short_id(self) -> str:
         return short_id(self.sender_id)
+
+    @property
+    def stuck(self) -> bool:
+        return self.first_repeat is not None
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A user's verdict on the answer before it: 👍 / 👎 clicked, or typed."""
+
+    event_id: int
+    at: float
+    helpful: bool
+    typed: bool
+
+    @property
+    def value(self) -> str:
+        """As in the inbox's rating filter and the exports."""
+        return "helpful" if self.helpful else "not_helpful"
+
+    @property
+    def label(self) -> str:
+        if self.typed:
+            return "👍 Typed praise" if self.helpful else "👎 Typed complaint"
+        return "👍 Rated helpful" if self.helpful else "👎 Rated not helpful"
 
 
 @dataclass(frozen=True)
@@ -220,6 +263,12 @@ class TranscriptEntry:
     buttons: tuple[str, ...] = ()
     action: str = ""
     policy: str | None = None
+    # A user message that rates the answer before it.
+    rating: Rating | None = None
+    # A bot message: the ratings it got (a clicked one is shown here instead of on its own).
+    ratings: tuple[Rating, ...] = ()
+    # A message that repeats an earlier one (the "stuck" signal): that message's event id.
+    repeat_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -264,7 +313,7 @@ class HandoffRequest:
 @dataclass(frozen=True)
 class DailyCount:
     day: dt.date
-    value: float
+    value: float | None  # None: nothing to measure that day (drawn as no bar, not as 0)
 
 
 @dataclass(frozen=True)
@@ -275,15 +324,38 @@ class DashboardNumbers:
     messages_per_day: list[DailyCount]
     fallback_rate_per_day: list[DailyCount]
     handoffs_per_day: list[DailyCount]
+    satisfaction_per_day: list[DailyCount]
     top_intents: list[tuple[str, int]]
     conversations: int
     messages: int
     fallbacks: int
     handoffs: int
+    # Clicked 👍 / 👎, and typed praise and complaints (feedback intents of typed messages).
+    clicked_helpful: int = 0
+    clicked_not_helpful: int = 0
+    typed_praise: int = 0
+    typed_complaints: int = 0
 
     @property
     def fallback_rate(self) -> float:
         return self.fallbacks / self.messages if self.messages else 0.0
+
+    @property
+    def clicked_ratings(self) -> int:
+        return self.clicked_helpful + self.clicked_not_helpful
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """Helpful / (helpful + not helpful), clicked and typed; None without any rating."""
+        return _share(
+            self.clicked_helpful + self.typed_praise,
+            self.clicked_not_helpful + self.typed_complaints,
+        )
+
+
+def _share(helpful: int, not_helpful: int) -> float | None:
+    rated = helpful + not_helpful
+    return helpful / rated if rated else None
 
 
 # --- Queries -----------------------------------------------------------------------------------
@@ -330,6 +402,10 @@ class ConversationStore:
             )
         if filters.handoff:
             wanted.append(self._senders_saying(messages.c.intent == HANDOFF_INTENT))
+        if filters.rating:
+            wanted.append(self._senders_saying(messages.c.intent == RATING_INTENTS[filters.rating]))
+        if filters.stuck:
+            wanted.append(sa.select(repeats.c.sender_id))
         if filters.search:
             pattern = like_pattern(filters.search)
             wanted.append(self._senders_saying(messages.c.text.ilike(pattern, escape="\\")))
@@ -421,6 +497,10 @@ class ConversationStore:
                 summary.fallback = True
             if prediction.intent == HANDOFF_INTENT:
                 summary.handoff = True
+            if message.helpful is True:
+                summary.rated_helpful += 1
+            elif message.helpful is False:
+                summary.rated_not_helpful += 1
             if prediction.confidence is not None and not message.is_payload:
                 lowest = summary.lowest_confidence
                 summary.lowest_confidence = (
@@ -436,6 +516,12 @@ class ConversationStore:
             .distinct()
         ):
             summaries[sender].fallback = True
+        for sender, first in connection.execute(
+            sa.select(repeats.c.sender_id, sa.func.min(repeats.c.event_id))
+            .where(repeats.c.sender_id.in_(senders))
+            .group_by(repeats.c.sender_id)
+        ):
+            summaries[sender].first_repeat = first
         for sender, status in connection.execute(
             sa.select(conversations.c.sender_id, conversations.c.status).where(
                 conversations.c.sender_id.in_(senders)
@@ -502,7 +588,14 @@ class ConversationStore:
                 connection,
                 [_Row(sender_id, min(timestamps, default=0), max(timestamps, default=0))],
             )
-            entries = [entry for entry in map(_transcript_entry, rows) if entry]
+            repeated = dict(
+                connection.execute(
+                    sa.select(repeats.c.event_id, repeats.c.previous_event_id).where(
+                        repeats.c.sender_id == sender_id
+                    )
+                ).all()
+            )
+            entries = _as_read([entry for entry in map(_transcript_entry, rows) if entry], repeated)
             note_rows = connection.execute(
                 sa.select(notes.c.id, notes.c.author, notes.c.body, notes.c.created_at)
                 .where(notes.c.sender_id == sender_id)
@@ -622,15 +715,25 @@ class ConversationStore:
             message_days: Counter[dt.date] = Counter()
             fallback_days: Counter[dt.date] = Counter()
             handoff_days: Counter[dt.date] = Counter()
-            for at, intent in connection.execute(
-                sa.select(messages.c.timestamp, messages.c.intent).where(in_range)
+            helpful_days: Counter[dt.date] = Counter()
+            not_helpful_days: Counter[dt.date] = Counter()
+            # (helpful, typed) -> how many: clicked ratings and typed feedback, told apart.
+            ratings: Counter[tuple[bool, bool]] = Counter()
+            for at, intent, clicked in connection.execute(
+                sa.select(
+                    messages.c.timestamp, messages.c.intent, messages.c.text.startswith("/")
+                ).where(in_range)
             ):
                 day = utc_day(at)
                 message_days[day] += 1
+                helpful = is_helpful(intent)
                 if intent == FALLBACK_INTENT:
                     fallback_days[day] += 1
                 elif intent == HANDOFF_INTENT:
                     handoff_days[day] += 1
+                elif helpful is not None:
+                    (helpful_days if helpful else not_helpful_days)[day] += 1
+                    ratings[helpful, not clicked] += 1
             count = sa.func.count().label("n")
             top_intents = [
                 (intent or "(none)", n)
@@ -653,15 +756,26 @@ class ConversationStore:
             conversations_per_day=series(conversation_days),
             messages_per_day=series(message_days),
             fallback_rate_per_day=[
-                DailyCount(day, fallback_days[day] / message_days[day] if message_days[day] else 0)
+                # A day without messages has no rate (no bar), as for satisfaction.
+                DailyCount(
+                    day, fallback_days[day] / message_days[day] if message_days[day] else None
+                )
                 for day in every_day
             ],
             handoffs_per_day=series(handoff_days),
+            satisfaction_per_day=[
+                DailyCount(day, _share(helpful_days[day], not_helpful_days[day]))
+                for day in every_day
+            ],
             top_intents=top_intents,
             conversations=sum(conversation_days.values()),
             messages=sum(message_days.values()),
             fallbacks=sum(fallback_days.values()),
             handoffs=sum(handoff_days.values()),
+            clicked_helpful=ratings[True, False],
+            clicked_not_helpful=ratings[False, False],
+            typed_praise=ratings[True, True],
+            typed_complaints=ratings[False, True],
         )
 
     # Exports
@@ -704,12 +818,18 @@ def _transcript_entry(row: Any) -> TranscriptEntry | None:
     at = row.timestamp or 0.0
     if row.type_name == "user":
         data = json.loads(row.data or "{}")
+        text = str(data.get("text") or "")
+        prediction = read_prediction(data)
+        helpful = is_helpful(prediction.intent)
         return TranscriptEntry(
             event_id=row.id,
             kind="user",
             at=at,
-            text=str(data.get("text") or ""),
-            prediction=read_prediction(data),
+            text=text,
+            prediction=prediction,
+            rating=None
+            if helpful is None
+            else Rating(row.id, at, helpful, typed=not is_payload(text)),
         )
     if row.type_name == "bot":
         data = json.loads(row.data or "{}")
@@ -733,3 +853,25 @@ def _transcript_entry(row: Any) -> TranscriptEntry | None:
     if row.type_name == "session_started":
         return TranscriptEntry(event_id=row.id, kind="session", at=at)
     return None
+
+
+def _as_read(entries: list[TranscriptEntry], repeated: Mapping[int, int]) -> list[TranscriptEntry]:
+    """The transcript as staff read it. A rating is shown on the answer it rates (the bot
+    reply just before it): a clicked 👍 / 👎 only there, instead of as its payload; typed
+    praise or a complaint also stays in place, since its words matter (and the model may
+    have misread them). A repeated message points at the one it repeats."""
+    shown: list[TranscriptEntry] = []
+    answer: int | None = None  # where the latest bot reply is in `shown`
+    for entry in entries:
+        if entry.event_id in repeated:
+            entry = replace(entry, repeat_of=repeated[entry.event_id])
+        rating = entry.rating
+        if rating and answer is not None:
+            rated = shown[answer]
+            shown[answer] = replace(rated, ratings=(*rated.ratings, rating))
+            if not rating.typed:
+                continue
+        if entry.kind == "bot":
+            answer = len(shown)
+        shown.append(entry)
+    return shown

@@ -22,6 +22,9 @@ CSV_COLUMNS = (
     "lowest_confidence",
     "fallback",
     "handoff",
+    "rated_helpful",
+    "rated_not_helpful",
+    "stuck",
     "status",
     "tags",
     "notes",
@@ -45,6 +48,9 @@ def _summary_record(summary: ConversationSummary) -> dict[str, Any]:
         "lowest_confidence": summary.lowest_confidence,
         "fallback": summary.fallback,
         "handoff": summary.handoff,
+        "rated_helpful": summary.rated_helpful,
+        "rated_not_helpful": summary.rated_not_helpful,
+        "stuck": summary.stuck,
         "status": summary.status,
         "tags": [tag.name for tag in summary.tags],
         "notes": summary.notes,
@@ -94,6 +100,11 @@ def conversations_json(store: ConversationStore, filters: InboxFilters) -> str:
                         "response_key": entry.prediction.response_key,
                     }
                     if entry.prediction
+                    else {}
+                ),
+                **(
+                    {"rating": entry.rating.value, "rating_typed": entry.rating.typed}
+                    if entry.rating
                     else {}
                 ),
             }

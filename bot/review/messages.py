@@ -4,25 +4,31 @@
 Rasa stores a user message as one JSON document per event. Reading channel, intent,
 confidence and text out of JSON for thousands of rows on every inbox request is slow on
 SQLite and slower on PostgreSQL, so each message is read once, when the app first sees it
-(`sync_messages`, called before the queries that need it), into `review_messages`. The
-rows are deleted with their conversation (erasure, purge), like every review row.
+(`sync_messages`, called before the queries that need it), into `review_messages`; the
+conversations it touched get their repeats recomputed then (`bot.review.stuck`). The rows are
+deleted with their conversation (erasure, purge), like every review row.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.review.schema import events, messages
+from bot.review.schema import events, messages, repeats
 
 FALLBACK_INTENT = "nlu_fallback"
 HANDOFF_INTENT = "handoff"
+# "Was this helpful?": the 👍 / 👎 under an answer sends "/feedback_positive" or
+# "/feedback_negative" (a payload), and typed praise or complaints get the same intents.
+FEEDBACK_POSITIVE = "feedback_positive"
+FEEDBACK_NEGATIVE = "feedback_negative"
+_HELPFUL = {FEEDBACK_POSITIVE: True, FEEDBACK_NEGATIVE: False}
 # Rasa's ids grow, but on PostgreSQL a transaction that took an id can commit after one
 # that took a later id: each sync looks this many ids back for messages it has not seen.
 LOOKBACK_IDS = 2_000
@@ -48,6 +54,17 @@ class Prediction:
         return self.response_key or self.intent
 
 
+def is_payload(text: str) -> bool:
+    """Button clicks (and 👍 / 👎) arrive as "/intent{…}" payloads, not as something a person
+    typed."""
+    return text.startswith("/")
+
+
+def is_helpful(intent: str | None) -> bool | None:
+    """True for praise, False for a complaint (clicked or typed), None for any other intent."""
+    return _HELPFUL.get(intent or "")
+
+
 @dataclass(frozen=True)
 class UserMessage:
     event_id: int
@@ -59,8 +76,12 @@ class UserMessage:
 
     @property
     def is_payload(self) -> bool:
-        """Button clicks arrive as "/intent{…}" payloads, not as something a person typed."""
-        return self.text.startswith("/")
+        return is_payload(self.text)
+
+    @property
+    def helpful(self) -> bool | None:
+        """The rating this message gives the answer before it, if it is one."""
+        return is_helpful(self.prediction.intent)
 
 
 def read_prediction(data: Mapping[str, Any]) -> Prediction:
@@ -132,6 +153,9 @@ def sync_messages(engine: Engine, batch: int = 2_000) -> int:
 
     Cheap when there is nothing new: two indexed look-ups.
     """
+    # Imported here: bot.review.stuck builds on this module's helpers.
+    from bot.review.stuck import refresh_repeats
+
     added = 0
     # One sync at a time in this process; another process syncing the same rows at the same
     # moment hits the primary key, and this one leaves the rest to the next request.
@@ -157,25 +181,33 @@ def sync_messages(engine: Engine, batch: int = 2_000) -> int:
                     ).all()
                     if rows:
                         connection.execute(messages.insert(), [_message_row(r) for r in rows])
+                        # In the same transaction, so the copy and its repeats never disagree.
+                        refresh_repeats(connection, {row.sender_id for row in rows})
             except sa.exc.IntegrityError:
                 return added
             if rows:
-                _forget_erased(engine, [row.id for row in rows])
+                _forget_erased(engine, rows)
             added += len(rows)
             if len(rows) < batch:
                 return added
             after = rows[-1].id
 
 
-def _forget_erased(engine: Engine, event_ids: list[int]) -> None:
-    """Drop copies of messages whose conversation was erased while they were being copied
-    (the erasure deleted the copies that existed, not these). `bot privacy purge` also
-    removes any copy left without its event."""
+def _forget_erased(engine: Engine, rows: Sequence[Any]) -> None:
+    """Drop copies of messages (and their repeats) whose conversation was erased while they
+    were being copied (the erasure deleted the rows that existed, not these). `bot privacy
+    purge` also removes any row left without its events."""
     with engine.begin() as connection:
         connection.execute(
             messages.delete().where(
-                messages.c.event_id.in_(event_ids),
+                messages.c.event_id.in_([row.id for row in rows]),
                 ~sa.exists().where(events.c.id == messages.c.event_id),
+            )
+        )
+        connection.execute(
+            repeats.delete().where(
+                repeats.c.sender_id.in_(list({row.sender_id for row in rows})),
+                ~sa.exists().where(events.c.id == repeats.c.event_id),
             )
         )
 

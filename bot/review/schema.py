@@ -132,9 +132,23 @@ messages = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
 )
 
+# One row per message that repeats the one before it, user or assistant (the "stuck" signal,
+# `bot.review.stuck`): recomputed for a conversation whenever it gets a new user message, so
+# the inbox filters on it with one small sub-query. Derived, deleted with the conversation.
+repeats = sa.Table(
+    "review_repeats",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    sa.Column("speaker", sa.String(8), nullable=False),  # "user" or "bot"
+    # The earlier message it repeats (for the transcript's link).
+    sa.Column("previous_event_id", sa.Integer, nullable=False),
+)
+
 # Tables with rows about one conversation: erasure and purge delete them with its events.
 CONVERSATION_TABLES = (
     "review_messages",
+    "review_repeats",
     "review_conversations",
     "review_conversation_tags",
     "review_notes",

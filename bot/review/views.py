@@ -27,7 +27,7 @@ from bot.review.accounts import (
 )
 from bot.review.app import Context
 from bot.review.charts import daily_bars, horizontal_bars
-from bot.review.conversations import CHANNELS, InboxFilters
+from bot.review.conversations import CHANNELS, RATING_INTENTS, InboxFilters
 from bot.review.nlu import VIEWS, LabelError, export_nlu, known_labels
 from bot.review.schema import ROLES, STATUSES, TAG_COLOURS
 
@@ -117,6 +117,7 @@ def inbox(context: Context) -> Response:
         params=filters.to_params(),
         page=page,
         channels=CHANNELS,
+        ratings=tuple(RATING_INTENTS),
         statuses=STATUSES,
         tags=context.state.store.all_tags(),
         labels=known_labels(context.state.settings.nlu_dir),
@@ -342,6 +343,14 @@ def dashboard(context: Context) -> Response:
         ),
         "handoffs": daily_bars(
             "Requests for a person per day", numbers.handoffs_per_day, colour="#6b4fa0"
+        ),
+        "satisfaction": daily_bars(
+            "Share of ratings that were helpful, per day (days without ratings have no bar)",
+            numbers.satisfaction_per_day,
+            percent=True,
+            colour="#2e7d32",
+            top=1.0,
+            no_data="No ratings in this period.",
         ),
         "intents": horizontal_bars("Most frequent intents", numbers.top_intents),
     }

@@ -36,9 +36,13 @@ class Turn:
     response_key: str | None = None
     response_confidence: float = 0.62
     entities: Sequence[tuple[str, str]] = ()
-    answer: str = "An answer. Learn more: https://ecrin.org"
+    # Default: a different answer for each turn of a chat (the same one twice in a row would
+    # make the conversation "stuck").
+    answer: str = ""
     buttons: Sequence[str] = ()
     action: str | None = None
+    # Further assistant messages after the answer, in the same turn.
+    more: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -101,11 +105,12 @@ def chat_events(chat: Chat) -> list[Event]:
         found.append(ActionExecuted(action, policy="RulePolicy", confidence=1.0, timestamp=at + 1))
         found.append(
             BotUttered(
-                turn.answer,
+                turn.answer or f"Answer {number + 1}. Learn more: https://ecrin.org",
                 data={"buttons": [{"title": t, "payload": "/x"} for t in turn.buttons] or None},
                 timestamp=at + 1,
             )
         )
+        found.extend(BotUttered(text, timestamp=at + 1) for text in turn.more)
         found.append(ActionExecuted("action_listen", timestamp=at + 2))
     found.extend(chat.extra)
     return found
@@ -142,3 +147,13 @@ PARTNER = Turn(
     entities=[("country", "France")],
     action="action_partner",
 )
+
+# Ratings: the 👍 / 👎 under an answer send payloads; typed feedback gets the same intents.
+THUMBS_UP = Turn(
+    "/feedback_positive", "feedback_positive", 1.0, answer="Thank you, I'm glad it helped!"
+)
+THUMBS_DOWN = Turn(
+    "/feedback_negative", "feedback_negative", 1.0, answer="Sorry. Could you say what you needed?"
+)
+COMPLAINT = Turn("that's not what I asked", "feedback_negative", 0.88, answer="Sorry about that.")
+PRAISE = Turn("great, thanks, that helped", "feedback_positive", 0.91, answer="Glad it helped!")

@@ -111,14 +111,18 @@ def test_filters_round_trip_through_the_query_string() -> None:
         "low_confidence": "1",
         "fallback": "1",
         "handoff": "1",
+        "rating": "not_helpful",
+        "stuck": "1",
         "status": "saved",
         "tag": "urgent",
         "q": "placebo",
     }
     filters, problems = InboxFilters.from_params(params)
     assert problems == [] and filters.to_params() == params and filters.active
-    odd, problems = InboxFilters.from_params({"from": "yesterday", "channel": "fax"})
-    assert odd == InboxFilters() and len(problems) == 2
+    odd, problems = InboxFilters.from_params(
+        {"from": "yesterday", "channel": "fax", "rating": "meh", "stuck": "no"}
+    )
+    assert odd == InboxFilters() and len(problems) == 3
 
 
 def test_transcript_shows_predictions_entities_and_actions(store: ConversationStore) -> None:
@@ -168,6 +172,9 @@ def test_dashboard_numbers(store: ConversationStore) -> None:
     by_day = {point.day: point.value for point in numbers.messages_per_day}
     assert by_day[dt.date(2026, 11, 2)] == 2 and by_day[dt.date(2026, 11, 4)] == 3
     assert len(numbers.messages_per_day) == 7
+    fallback = {point.day: point.value for point in numbers.fallback_rate_per_day}
+    assert fallback[dt.date(2026, 11, 3)] == 0.5 and fallback[dt.date(2026, 11, 2)] == 0
+    assert fallback[dt.date(2026, 10, 30)] is None  # no messages: no rate, not 0 %
     assert dict(numbers.top_intents)["greet"] == 2
     empty = store.dashboard(days=7, today=dt.date(2027, 1, 1))
     assert empty.messages == 0 and empty.fallback_rate == 0

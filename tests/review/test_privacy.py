@@ -16,12 +16,14 @@ from bot.review.messages import sync_messages
 from bot.review.nlu import NluInbox, known_labels
 from bot.review.schema import CONVERSATION_TABLES
 from tests.review.conftest import REST_ID, TELEGRAM_ID, WEB_ID
-from tests.review.seeding import BASE_TIME, HELLO, Chat, save_chats
+from tests.review.seeding import BASE_TIME, HELLO, Chat, Turn, save_chats
 
 DAY = 86_400
 
 
 def _annotate_everything(url: str, sender: str) -> None:
+    # Saying the same thing twice makes the conversation "stuck": a review_repeats row.
+    save_chats(url, [Chat(sender, [Turn("again?", "greet"), Turn("Again!", "greet")])])
     engine = get_engine(url)
     sync_messages(engine)  # what any page of the app does first
     annotations.set_status(engine, sender, "saved", "ada")
