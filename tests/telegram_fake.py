@@ -23,6 +23,7 @@ BOT_USER = {"id": 123456, "is_bot": True, "first_name": "ECRIN test", "username"
 class Call:
     method: str
     params: dict[str, Any]
+    result: Any = None
 
 
 class FakeBotApi:
@@ -53,19 +54,26 @@ class FakeBotApi:
         with self._lock:
             return [c.params for c in self.calls if c.method == method]
 
-    def _record(self, method: str, params: dict[str, Any]) -> Any:
+    def messages(self) -> list[dict[str, Any]]:
+        """The messages the bot sent, as Telegram returns them (and attaches them to a press
+        of one of their buttons)."""
         with self._lock:
-            self.calls.append(Call(method, params))
+            return [c.result for c in self.calls if c.method == "sendMessage"]
+
+    def _record(self, method: str, params: dict[str, Any]) -> Any:
+        result = self._result(method, params)
+        with self._lock:
+            self.calls.append(Call(method, params, result))
+        return result
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
             return BOT_USER
         if method == "sendMessage":
-            chat_id = int(params["chat_id"])
-            return {
-                "message_id": next(self._message_ids),
-                "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
-                "text": params.get("text", ""),
-            }
+            return _bot_message(params, next(self._message_ids))
+        if method == "editMessageReplyMarkup":
+            # Telegram answers with the edited message (we don't keep texts, so it has none).
+            return _bot_message(params, int(params["message_id"]))
         if method == "getUpdates":
             return []
         return True  # answerCallbackQuery, setWebhook, deleteWebhook
@@ -104,6 +112,20 @@ class FakeBotApi:
         return Handler
 
 
+def _bot_message(params: dict[str, Any], message_id: int) -> dict[str, Any]:
+    chat_id = int(params["chat_id"])
+    message = {
+        "message_id": message_id,
+        "from": BOT_USER,
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+        "text": params.get("text", ""),
+    }
+    if params.get("reply_markup"):
+        message["reply_markup"] = params["reply_markup"]
+    return message
+
+
 _update_ids = itertools.count(1)
 
 
@@ -132,8 +154,11 @@ def message_update(text: str | None = None, chat_id: int = 424242, **extra: Any)
     return {"update_id": next(_update_ids), "message": message}
 
 
-def callback_update(data: str, chat_id: int = 424242) -> dict[str, Any]:
-    """A pressed inline button, as Telegram sends it (with the message it was attached to)."""
+def callback_update(
+    data: str, chat_id: int = 424242, message: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A pressed inline button, as Telegram sends it, with the message it was attached to:
+    `message` (one the fake sent, say) or a "Did you mean:" with just this button."""
     return {
         "update_id": next(_update_ids),
         "callback_query": {
@@ -141,7 +166,8 @@ def callback_update(data: str, chat_id: int = 424242) -> dict[str, Any]:
             "from": _user(chat_id),
             "chat_instance": "-123",
             "data": data,
-            "message": {
+            "message": message
+            or {
                 "message_id": next(_update_ids),
                 "from": BOT_USER,
                 "chat": {"id": chat_id, "first_name": "Ana", "type": "private"},

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
 
+from bot.channels.feedback import NEGATIVE
 from tests.conftest import Assistant
 
 pytestmark = pytest.mark.e2e
@@ -55,6 +58,47 @@ def test_click_a_button_then_reload_and_still_see_the_conversation(page) -> None
     expect(page.locator(".msg--bot").last).to_contain_text("Which country", timeout=30_000)
     users = page.locator(".msg--user").all_inner_texts()
     assert any("Designing the study" in text for text in users)  # the title, not "design"
+
+
+def test_rate_the_latest_answer_once_by_keyboard_and_see_it_after_a_reload(
+    page, assistant: Assistant
+) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, "What is a placebo?")
+    ask(page, "What is ECRIN?")
+    controls = page.get_by_role("group", name="Was this helpful?")
+    expect(controls).to_have_count(2)
+    older, latest = controls.nth(0), controls.nth(1)
+    expect(older.get_by_role("button", name="Not helpful")).to_be_disabled()
+
+    answers = page.locator(".msg--bot").count()
+    latest.get_by_role("button", name="Not helpful").focus()
+    page.keyboard.press("Enter")
+    rated = page.get_by_role("group", name="Thanks for your feedback")
+    expect(rated.get_by_role("button", name="Not helpful")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(rated.get_by_role("button", name="Helpful", exact=True)).to_be_disabled()
+    expect(page.locator(".msg--user").last).to_have_text("You: 👎")
+    expect(page.locator(".msg--bot")).not_to_have_count(answers, timeout=30_000)  # a reply
+
+    sender = page.evaluate("() => localStorage.getItem('ecrin-chat-sender')")
+    path = assistant.tracker_store_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
+        ).fetchall()
+    assert NEGATIVE in [json.loads(data)["text"] for (data,) in rows]
+
+    page.reload()
+    rated = page.get_by_role("group", name="Thanks for your feedback")
+    expect(rated.get_by_role("button", name="Not helpful")).to_have_attribute(
+        "aria-pressed", "true", timeout=30_000
+    )
+    expect(rated.get_by_role("button", name="Not helpful")).to_be_disabled()
+    expect(page.get_by_role("button", name="Helpful", exact=True).first).to_be_disabled()
+    expect(page.locator(".msg--user").last).to_have_text("You: 👎")  # not the payload
 
 
 def test_html_in_a_message_is_shown_as_text_and_never_runs(page) -> None:

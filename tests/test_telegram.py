@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import sqlite3
 
 import pytest
 
-from bot.channels.telegram import FORGOTTEN, TEXT_ONLY, button_data, split_message
+from bot.channels.feedback import NEGATIVE, POSITIVE, THANKS
+from bot.channels.telegram import (
+    FORGOTTEN,
+    TEXT_ONLY,
+    TelegramOutput,
+    button_data,
+    make_bot,
+    reply_markup,
+    split_message,
+    without_feedback,
+)
 from bot.privacy import PRIVACY_NOTICE, pseudonym
 from tests.conftest import TELEGRAM_SECRET, Assistant
-from tests.telegram_fake import FakeBotApi, callback_update, message_update
+from tests.telegram_fake import TOKEN, FakeBotApi, callback_update, message_update
 
 WEBHOOK = "/webhooks/telegram/webhook"
 
@@ -30,6 +41,54 @@ def test_long_button_payloads_fall_back_to_the_button_title() -> None:
     assert button_data(0, "/greet") == "/greet"
     long_payload = '/faq_pick{"faq_key":"faq_trials/observational_vs_interventional"}'
     assert button_data(2, long_payload) == "t:2"
+
+
+ANSWER = "A placebo has no active ingredient. Learn more: https://ecrin.org/placebo"
+FEEDBACK_ROW = [
+    {"text": "👍", "callback_data": POSITIVE},
+    {"text": "👎", "callback_data": NEGATIVE},
+]
+
+
+def rows(markup) -> list[list[dict]]:
+    return markup.to_dict()["inline_keyboard"] if markup else []
+
+
+def test_an_answer_gets_a_feedback_row_after_its_own_buttons() -> None:
+    assert rows(reply_markup(ANSWER)) == [FEEDBACK_ROW]
+    more = [{"title": "More events", "payload": "/events_more"}]
+    assert rows(reply_markup(ANSWER, more)) == [
+        [{"text": "More events", "callback_data": "/events_more"}],
+        FEEDBACK_ROW,
+    ]
+
+
+def test_questions_get_only_their_own_buttons() -> None:
+    assert reply_markup("Which country are you in?") is None
+    stages = [{"title": "Designing the study", "payload": "design"}]
+    assert rows(reply_markup("Which stage is your research at?", stages)) == [
+        [{"text": "Designing the study", "callback_data": "design"}]
+    ]
+
+
+def test_a_rated_answer_keeps_its_own_buttons_only() -> None:
+    more = [{"title": "More events", "payload": "/events_more"}]
+    assert rows(without_feedback(reply_markup(ANSWER, more))) == [
+        [{"text": "More events", "callback_data": "/events_more"}]
+    ]
+    assert without_feedback(reply_markup(ANSWER)) is None
+
+
+def test_only_the_last_chunk_of_a_long_answer_carries_the_feedback_row(
+    fake_telegram: FakeBotApi,
+) -> None:
+    fake_telegram.clear()
+    long_answer = "A placebo has no active ingredient. " * 200 + "Learn more: https://ecrin.org"
+    output = TelegramOutput(make_bot(TOKEN, fake_telegram.url), chat_id=2001)
+    asyncio.run(output.send_text_message("someone", long_answer))
+    *first, last = fake_telegram.sent()
+    assert first and all("reply_markup" not in chunk for chunk in first)
+    assert last["reply_markup"]["inline_keyboard"] == [FEEDBACK_ROW]
 
 
 def send(assistant: Assistant, update: dict | bytes, secret: str | None = TELEGRAM_SECRET):
@@ -74,7 +133,7 @@ def test_user_html_is_never_sent_back_unescaped(assistant, telegram) -> None:
 
 
 def test_buttons_become_an_inline_keyboard(assistant, telegram) -> None:
-    # The involvement form's stage question always has four buttons.
+    # The involvement form's stage question: the four stages, and a way to say "not sure".
     send(assistant, message_update("/plan_involvement", chat_id=1003))
     markup = telegram.sent()[-1]["reply_markup"]
     titles = [row[0]["text"] for row in markup["inline_keyboard"]]
@@ -83,6 +142,7 @@ def test_buttons_become_an_inline_keyboard(assistant, telegram) -> None:
         "Designing the study",
         "Running the study",
         "Sharing the results",
+        "Not sure",
     ]
     assert all(len(row[0]["callback_data"].encode()) <= 64 for row in markup["inline_keyboard"])
 
@@ -169,8 +229,31 @@ def test_chat_ids_are_pseudonymised_and_forget_erases_the_conversation(assistant
 
 
 def _has_placebo(path: str, sender: str) -> bool:
+    return any("placebo" in text.lower() for text in _user_texts(path, sender))
+
+
+def test_an_answer_can_be_rated_once_and_the_rating_is_stored(assistant, telegram) -> None:
+    chat_id = 1011
+    send(assistant, message_update("What is a placebo?", chat_id=chat_id))
+    answer = telegram.messages()[-1]
+    assert answer["reply_markup"]["inline_keyboard"][-1] == FEEDBACK_ROW
+
+    telegram.clear()
+    update = callback_update(NEGATIVE, chat_id=chat_id, message=answer)
+    assert send(assistant, update)[0] == 200
+    [answered] = telegram.sent("answerCallbackQuery")
+    assert answered["text"] == THANKS
+    [edited] = telegram.sent("editMessageReplyMarkup")
+    assert int(edited["message_id"]) == answer["message_id"]
+    assert "reply_markup" not in edited  # no other buttons: the keyboard is gone
+    assert telegram.sent(), "the rating got no reply"
+    path = assistant.tracker_store_url.removeprefix("sqlite:///")
+    assert NEGATIVE in _user_texts(path, pseudonym("tg", chat_id, TELEGRAM_SECRET))
+
+
+def _user_texts(path: str, sender: str) -> list[str]:
     with sqlite3.connect(path) as connection:
         rows = connection.execute(
             "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
         ).fetchall()
-    return any("placebo" in json.loads(data)["text"].lower() for (data,) in rows)
+    return [json.loads(data)["text"] for (data,) in rows]

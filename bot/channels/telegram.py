@@ -7,6 +7,8 @@ token Telegram was given with `setWebhook`.
 * `POST /webhooks/telegram/webhook`: 403 without the right `X-Telegram-Bot-Api-Secret-Token`,
   400 for malformed JSON, 413 over 64 KB, 200 (ignored) for update types we don't handle.
 * Buttons become inline keyboards; a pressed button is answered and fed back as its payload.
+* An answer (bot.channels.feedback) gets a 👍 / 👎 row; once pressed, the row is removed so the
+  answer cannot be rated twice.
 * Replies use HTML parse mode with everything escaped, split under Telegram's 4096 limit.
 * `/start`, `/help`, `/privacy`, `/forget` (erases this chat's conversation).
 * Conversations are stored under a keyed hash of the chat id, never the chat id itself.
@@ -18,17 +20,24 @@ import hmac
 import html
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
+    Update,
+)
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import TelegramError
 
+from bot.channels.feedback import FEEDBACK_EMOJI, THANKS, is_answer, is_feedback
 from bot.channels.rest import (
     APOLOGY,
     MAX_MESSAGE_CHARS,
@@ -74,6 +83,33 @@ def button_data(index: int, payload: str) -> str:
     return f"{TITLE_MARKER}{index}"
 
 
+# Side by side, under the answer's own buttons (one per row).
+FEEDBACK_ROW = tuple(
+    InlineKeyboardButton(emoji, callback_data=payload) for payload, emoji in FEEDBACK_EMOJI.items()
+)
+
+
+def reply_markup(text: str, buttons: Sequence[dict[str, Any]] = ()) -> InlineKeyboardMarkup | None:
+    """The inline keyboard for a reply: its buttons, then the 👍 / 👎 row if it is an answer."""
+    rows: list[Sequence[InlineKeyboardButton]] = [
+        [InlineKeyboardButton(b["title"], callback_data=button_data(i, b["payload"]))]
+        for i, b in enumerate(buttons)
+    ]
+    if is_answer(text):
+        rows.append(FEEDBACK_ROW)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The keyboard of a rated answer: its own buttons stay, the 👍 / 👎 row goes."""
+    rows = [
+        row
+        for row in (markup.inline_keyboard if markup else ())
+        if not any(is_feedback(button.callback_data) for button in row)
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
 class TelegramOutput(OutputChannel):
     """Sends replies to one chat."""
 
@@ -99,16 +135,12 @@ class TelegramOutput(OutputChannel):
             self.sent += 1
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send(text)
+        await self._send(text, reply_markup(text))
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
-        keyboard = [
-            [InlineKeyboardButton(b["title"], callback_data=button_data(i, b["payload"]))]
-            for i, b in enumerate(buttons)
-        ]
-        await self._send(text, InlineKeyboardMarkup(keyboard))
+        await self._send(text, reply_markup(text, buttons))
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._send(image)
@@ -183,12 +215,16 @@ class TelegramInput(InputChannel):
         """Turn one update into at most one user message; ignore what we don't handle."""
         if update.callback_query is not None:
             query = update.callback_query
-            await self.bot.answer_callback_query(query.id)
+            rating = is_feedback(query.data)
+            # Answered first: Telegram shows a spinner on the button until then.
+            await self.bot.answer_callback_query(query.id, text=THANKS if rating else None)
             if query.message is None or query.data is None:
                 return
             text = query.data
             if text.startswith(TITLE_MARKER):
                 text = _button_title(query.message.reply_markup, text) or ""
+            if rating:
+                await self._remove_feedback_row(query.message)
             await self._deliver(query.message.chat.id, text, on_new_message)
             return
 
@@ -212,6 +248,18 @@ class TelegramInput(InputChannel):
         if command in COMMAND_PAYLOADS:
             text = COMMAND_PAYLOADS[command]
         await self._deliver(chat_id, text, on_new_message)
+
+    async def _remove_feedback_row(self, message: MaybeInaccessibleMessage) -> None:
+        """Take 👍 / 👎 off a rated answer, so it cannot be rated twice. The rating still counts
+        if this fails (the message may be too old to edit)."""
+        try:
+            await self.bot.edit_message_reply_markup(
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                reply_markup=without_feedback(getattr(message, "reply_markup", None)),
+            )
+        except TelegramError:
+            logger.warning("Could not remove the feedback buttons from a rated answer")
 
     async def _deliver(
         self, chat_id: int, text: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]

@@ -23,6 +23,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.feedback import FEEDBACK_EMOJI
 from bot.channels.rest import (
     MAX_SENDER_CHARS,
     BadRequest,
@@ -111,12 +112,20 @@ def _sender(value: Any) -> str:
 
 
 def transcript(events: Any) -> list[dict[str, Any]]:
-    """User and assistant messages, as the page shows them (button clicks by their title)."""
+    """User and assistant messages, as the page shows them (button clicks by their title).
+
+    A rating carries its payload as `feedback`, so the page shows the answer before it as
+    rated (a typed 👍 is just a message)."""
     from rasa.shared.core.events import BotUttered, UserUttered
 
     shown: list[dict[str, Any]] = []
     for event in events:
         if isinstance(event, UserUttered):
+            if event.text in FEEDBACK_EMOJI:
+                shown.append(
+                    {"from": "user", "text": FEEDBACK_EMOJI[event.text], "feedback": event.text}
+                )
+                continue
             text = (event.metadata or {}).get("display") or event.text or ""
             if text and not text.startswith("/"):
                 shown.append({"from": "user", "text": text})

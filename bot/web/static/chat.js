@@ -9,6 +9,17 @@
   var input = document.getElementById("message");
   var typing = document.getElementById("typing");
 
+  // Mirrors bot/channels/feedback.py (SOURCE_LINK, the payloads and their emoji; the Python is
+  // the reference, tests/test_feedback.py checks they agree): an answer is a bot message that
+  // cites its source, and only answers get "Was this helpful?".
+  var SOURCE_LINK = /Learn more: https?:\/\/\S/;
+  var RATINGS = [
+    { payload: "/feedback_positive", emoji: "👍", label: "Helpful" },
+    { payload: "/feedback_negative", emoji: "👎", label: "Not helpful" }
+  ];
+  var feedbackCount = 0;
+  var latestFeedback = null;  // only the latest answer can be rated
+
   function newSender() {
     var id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
       : String(Date.now()) + Math.random().toString(16).slice(2);
@@ -65,13 +76,70 @@
     log.appendChild(list);
   }
 
+  function isAnswer(text) {
+    return SOURCE_LINK.test(text || "");
+  }
+
+  // "Was this helpful?" and two toggle buttons, under an answer. A rating is sent like a
+  // chip click (its emoji is what the transcript shows); afterwards the control only says
+  // which rating was given.
+  function addFeedback() {
+    if (latestFeedback) { latestFeedback.close(); }
+    var item = document.createElement("li");
+    item.className = "feedback";
+    item.setAttribute("role", "group");
+    var question = document.createElement("span");
+    question.id = "feedback-" + (++feedbackCount);
+    question.textContent = "Was this helpful?";
+    item.setAttribute("aria-labelledby", question.id);
+    item.appendChild(question);
+    var control = {
+      close: function () {
+        buttons.forEach(function (button) { button.disabled = true; });
+      },
+      reopen: function () {
+        question.textContent = "Was this helpful?";
+        buttons.forEach(function (button) {
+          button.disabled = false;
+          button.setAttribute("aria-pressed", "false");
+        });
+      },
+      rated: function (payload) {
+        question.textContent = "Thanks for your feedback";
+        buttons.forEach(function (button, index) {
+          button.disabled = true;
+          button.setAttribute("aria-pressed", String(RATINGS[index].payload === payload));
+        });
+      }
+    };
+    var buttons = RATINGS.map(function (rating) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = rating.emoji;
+      button.setAttribute("aria-label", rating.label);
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", function () {
+        control.rated(rating.payload);
+        send(rating.payload, rating.emoji).then(function (delivered) {
+          if (!delivered && latestFeedback === control) { control.reopen(); }
+        });
+      });
+      item.appendChild(button);
+      return button;
+    });
+    log.appendChild(item);
+    latestFeedback = control;
+  }
+
   function showReplies(replies) {
     replies.forEach(function (reply) {
       if (reply.text) { addMessage("bot", reply.text); }
       if (reply.buttons && reply.buttons.length) { addButtons(reply.buttons); }
+      if (isAnswer(reply.text)) { addFeedback(); }
     });
   }
 
+  // Resolves to whether the assistant got the message.
   function send(payload, shown) {
     addMessage("user", shown || payload);
     typing.hidden = false;
@@ -86,9 +154,11 @@
       return response.json().then(function (body) {
         if (!response.ok) { throw new Error(body.error || ("HTTP " + response.status)); }
         showReplies(body);
+        return true;
       });
     }).catch(function (error) {
       addMessage("bot", "Sorry, I couldn't reach the assistant (" + error.message + "). Please try again.");
+      return false;
     }).finally(function () {
       typing.hidden = true;
       input.focus();
@@ -106,6 +176,7 @@
   function restart() {
     sender = newSender();
     log.textContent = "";
+    latestFeedback = null;
     input.focus();
   }
 
@@ -124,7 +195,8 @@
     });
   });
 
-  // A reload brings the conversation back; only the latest buttons stay clickable.
+  // A reload brings the conversation back; only the latest buttons stay clickable, and
+  // ratings already given show as given.
   fetch("history?sender=" + encodeURIComponent(sender))
     .then(function (response) { return response.ok ? response.json() : []; })
     .then(function (entries) {
@@ -133,6 +205,8 @@
         if (entry.buttons && entry.buttons.length) {
           addButtons(entry.buttons, index !== entries.length - 1);
         }
+        if (entry.from === "bot" && isAnswer(entry.text)) { addFeedback(); }
+        if (entry.feedback && latestFeedback) { latestFeedback.rated(entry.feedback); }
       });
     })
     .catch(function () { /* a fresh page is still usable */ });
