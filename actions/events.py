@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -14,9 +16,40 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import events
+from bot.countries import Country, gazetteer
 from bot.db import session_scope
 
 logger = logging.getLogger(__name__)
+
+# "any courses there?" after a country was named: the conversation's country.
+_THERE = re.compile(r"\b(there|that country|over there|in my country|where i (live|am))\b", re.I)
+
+
+def say_events(
+    dispatcher: CollectingDispatcher,
+    text: str,
+    page: int = 1,
+    country: Country | None = None,
+) -> bool:
+    """Answers the events question `text` (in `country` when given); False if the database
+    is unavailable (the user is told, and the error logged)."""
+    today = dt.datetime.now(dt.timezone.utc).date()
+    query = events.parse_query(text, today)
+    if country is not None:
+        query = replace(query, country=country.iso)
+    try:
+        with session_scope() as session:
+            result = events.answer(session, query, today, page)
+    except SQLAlchemyError:
+        logger.exception("Event look-up failed")
+        dispatcher.utter_message(response="utter_lookup_unavailable")
+        return False
+    buttons = []
+    if result.has_more:
+        payload = "/ask_events" + json.dumps({"events_page": str(page + 1)})
+        buttons.append({"title": "Show more events", "payload": payload})
+    dispatcher.utter_message(text=result.text, buttons=buttons)
+    return True
 
 
 class ActionFindEvents(Action):
@@ -32,17 +65,10 @@ class ActionFindEvents(Action):
         text = (
             tracker.get_slot("events_query") if page > 1 else None
         ) or tracker.latest_message.get("text", "")
-        today = dt.datetime.now(dt.timezone.utc).date()
-        try:
-            with session_scope() as session:
-                result = events.answer(session, events.parse_query(text, today), today, page)
-        except SQLAlchemyError:
-            logger.exception("Event look-up failed")
-            dispatcher.utter_message(response="utter_lookup_unavailable")
+        if page == 1 and _THERE.search(text) and not gazetteer().find_in(text):
+            country = gazetteer().resolve(tracker.get_slot("country"))
+            if country is not None:
+                text = f"{text} in {country.name}"
+        if not say_events(dispatcher, text, page):
             return []
-        buttons = []
-        if result.has_more:
-            payload = "/ask_events" + json.dumps({"events_page": str(page + 1)})
-            buttons.append({"title": "Show more events", "payload": payload})
-        dispatcher.utter_message(text=result.text, buttons=buttons)
         return [SlotSet("events_query", text)]

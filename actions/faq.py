@@ -1,4 +1,4 @@
-"""FAQ answers picked from "did you mean …?" buttons, and the buttons themselves."""
+"""FAQ answers chosen by buttons or by context, and the "did you mean …?" buttons."""
 
 from __future__ import annotations
 
@@ -8,11 +8,27 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.conversation import faq_in_context, faq_ranking, previous_faq_key
 from bot.suggestions import SOMETHING_ELSE, faq_titles, suggest
 
 
+def chosen_faq_key(tracker: Tracker) -> str | None:
+    """The topic to answer: a picked button's, else the previous answer's context, else the
+    response selector's own first choice."""
+    picked = next(tracker.get_latest_entity_values("faq_key"), None)
+    if picked:
+        return picked
+    message = tracker.latest_message
+    in_context = faq_in_context(
+        message.get("text") or "", message, previous_faq_key(tracker.events)
+    )
+    ranking = faq_ranking(message)
+    return in_context or (ranking[0][0] if ranking else None)
+
+
 class ActionAnswerFaq(Action):
-    """Answers `/faq_pick{"faq_key": ...}` with that topic's response."""
+    """Answers `/faq_pick{"faq_key": ...}` with that topic's response, and follow-ups that
+    bot.policies.FollowUpPolicy hands over with the topic they mean in context."""
 
     def name(self) -> str:
         return "action_answer_faq"
@@ -20,7 +36,7 @@ class ActionAnswerFaq(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        faq_key = next(tracker.get_latest_entity_values("faq_key"), None)
+        faq_key = chosen_faq_key(tracker)
         if faq_key not in faq_titles():
             dispatcher.utter_message(response="utter_default")
             return []

@@ -8,7 +8,7 @@ bot db seed             load data/db/*.yml (idempotent)
 bot partners list       partner organisations in the database
 bot events list         events in the database
 bot nlp build           rebuild the spaCy pipeline from the places and partners
-bot eval [--model M]    score the held-out split (tests/nlu/) against a TF-IDF baseline
+bot eval [--model M]    held-out NLU split against a TF-IDF baseline, then multi-turn conversations
 bot staff add NAME      create a staff account for the review app (--role admin)
 bot review serve        the staff review app alone (bot run starts it too)
 bot review export-nlu   staff's corrected NLU examples as Rasa training data
@@ -138,13 +138,15 @@ def _answers_check(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import compare, evaluate
+    from bot.evaluation import MODEL, compare, evaluate, multi_turn_report
 
     if args.compare:
         for row in compare(args.compare):
             print(row, flush=True)
-    else:
-        print(evaluate(args.model) if args.model else evaluate())
+        return 0
+    print(evaluate(args.model or MODEL), flush=True)
+    if not args.single_only:
+        print("\n" + multi_turn_report(args.model or MODEL))
     return 0
 
 
@@ -369,6 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = add(commands, "eval", _eval, "score the held-out NLU split and a baseline")
     evaluation.add_argument(
         "--model", type=Path, help="model archive (default: models/ecrin.tar.gz)"
+    )
+    evaluation.add_argument(
+        "--single-only",
+        action="store_true",
+        help="skip the multi-turn conversations (they start the assistant, ~1 min)",
     )
     evaluation.add_argument(
         "--compare",

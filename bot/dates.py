@@ -23,6 +23,11 @@ _MAY_AS_MONTH = re.compile(
     r"\b(in|during|for|on|this|next|last|early|late|mid|until|of|before|after|from"
     r"|\d{1,2}(st|nd|rd|th)?) may\b|\bmay (20\d\d|\d{1,2}(st|nd|rd|th)?)\b|^may\W*$"
 )
+# Meteorological seasons (winter runs December to February).
+SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
+_SEASON_PHRASE = re.compile(
+    r"\b(?:(?P<which>this|next|last|coming) )?(?P<season>spring|summer|autumn|fall|winter)\b"
+)
 _PAST = re.compile(
     r"\b(past|previous|earlier|already (happened|took place)|were there|was there"
     r"|did \w+ (organi[sz]e|hold|run)|history of|last (year|month|week|time|edition)|ago)\b"
@@ -53,6 +58,31 @@ def _month_window(year: int, month: int) -> tuple[dt.date, dt.date]:
 def _add_months(day: dt.date, months: int) -> tuple[int, int]:
     index = day.year * 12 + day.month - 1 + months
     return index // 12, index % 12 + 1
+
+
+def _season_window(season: str, first_month: int, year: int) -> DateWindow:
+    start = dt.date(year, first_month, 1)
+    end_year, end_month = _add_months(start, 2)
+    end = _month_window(end_year, end_month)[1]
+    name = "autumn" if season == "fall" else season
+    label = f"in {name} {year}" if first_month != 12 else f"in winter {year}/{str(year + 1)[2:]}"
+    return DateWindow(start, end, label)
+
+
+def _season(match: re.Match[str], today: dt.date, wants_past: bool) -> DateWindow:
+    """ "next spring" is the first spring that starts after today, "this spring" (or just
+    "spring") the one under way or next, "last spring" the last one that is over."""
+    season, which = match.group("season"), match.group("which")
+    first_month = SEASONS[season]
+    windows = [
+        _season_window(season, first_month, year) for year in range(today.year - 2, today.year + 3)
+    ]
+    if which == "last" or (which is None and wants_past):
+        window = [w for w in windows if w.end < today][-1]
+        return DateWindow(window.start, window.end, window.label, past=True)
+    if which == "next":
+        return next(w for w in windows if w.start > today)
+    return next(w for w in windows if w.end >= today)
 
 
 def parse_when(text: str, today: dt.date) -> DateWindow | None:
@@ -92,6 +122,9 @@ def parse_when(text: str, today: dt.date) -> DateWindow | None:
         return DateWindow(dt.date(year, 1, 1), dt.date(year, 12, 31), f"in {year}", past=True)
 
     wants_past = bool(_PAST.search(t))
+    season = _SEASON_PHRASE.search(t)
+    if season:
+        return _season(season, today, wants_past)
     for match in _MONTH_PHRASE.finditer(t):
         name = match.group("month")
         if name == "may" and not _MAY_AS_MONTH.search(t):

@@ -6,12 +6,18 @@ Scores the held-out split in `tests/nlu/` three ways:
 * answer accuracy and macro F1 — what the user would actually see: for FAQ questions the
   topic the ResponseSelector retrieved (`faq_trials/placebo`), otherwise the intent;
 * the same split scored by a TF-IDF nearest-example baseline trained on `data/nlu/`, so we
-  see what the Rasa pipeline adds.
+  see what the Rasa pipeline adds;
+
+and then plays whole conversations against the running assistant (tests/conversations/, and
+the shared development set when it is there): the multi-turn pass rate, per pattern.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
 from sklearn.pipeline import FeatureUnion
 
+from bot import playback
 from bot.settings import PROJECT_ROOT
 
 TRAIN_DIR = PROJECT_ROOT / "data" / "nlu"
@@ -202,22 +209,58 @@ def compare(configs: list[Path]) -> Iterator[str]:
 SHARED_SCORER = PROJECT_ROOT.parent / "shared" / "eval" / "score.py"
 
 
-def score_running_assistant(cases: Path, scorer: Path = SHARED_SCORER, model: Path = MODEL) -> int:
-    """Start the assistant on free ports and let the black-box scorer ask it every case."""
-    import subprocess
-    import sys
+@contextlib.contextmanager
+def throwaway_assistant(model: Path = MODEL) -> Iterator[str]:
+    """The assistant on free ports with a throwaway tracker store (evaluation conversations
+    are not real users'); yields its REST webhook URL."""
     import tempfile
 
     from bot.serve import Ports, free_port, running
 
-    with tempfile.TemporaryDirectory(prefix="ecrin-score-") as scratch:
-        # A throwaway tracker store: scoring conversations are not real users'.
+    with tempfile.TemporaryDirectory(prefix="ecrin-eval-") as scratch:
         env = {"TRACKER_STORE_URL": f"sqlite:///{Path(scratch) / 'tracker.db'}"}
         with running(Ports(free_port(), free_port()), model=model, env=env) as stack:
-            url = f"{stack.rasa_url}/webhooks/rest/webhook"
-            return subprocess.run(
-                [sys.executable, str(scorer), str(cases), "--url", url]
-            ).returncode
+            yield f"{stack.rasa_url}/webhooks/rest/webhook"
+
+
+def score_running_assistant(cases: Path, scorer: Path = SHARED_SCORER, model: Path = MODEL) -> int:
+    """Start the assistant on free ports and let the black-box scorer ask it every case."""
+    import subprocess
+    import sys
+
+    with throwaway_assistant(model) as url:
+        return subprocess.run([sys.executable, str(scorer), str(cases), "--url", url]).returncode
+
+
+def rest_sender(url: str) -> playback.Send:
+    """Sends one message to the assistant's REST channel and returns its replies."""
+
+    def send(sender: str, text: str) -> list[dict]:
+        body = json.dumps({"sender": sender, "message": text}).encode()
+        request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return json.loads(reply.read())
+
+    return send
+
+
+def multi_turn_report(model: Path = MODEL) -> str:
+    """Every conversation set played against the assistant, with its pass rate."""
+    sets = [("tests/conversations", playback.project_conversations())]
+    if playback.SHARED_CONVERSATIONS.exists():
+        sets.append(
+            (
+                "shared conversations-dev.yml",
+                playback.load([playback.SHARED_CONVERSATIONS]),
+            )
+        )
+    reports = []
+    with throwaway_assistant(model) as url:
+        send = rest_sender(url)
+        for name, conversations in sets:
+            results = [playback.play(send, c) for c in conversations]
+            reports.append(f"Multi-turn, {name}: {playback.summary(results)}")
+    return "\n\n".join(reports)
 
 
 def evaluate(model: Path = MODEL) -> str:

@@ -54,18 +54,52 @@ STAGES = {
     )
 }
 
+# "Not sure" answers the stage question too: guidance that walks through every stage.
+ALL_STAGES = Stage(
+    "all",
+    "Every stage",
+    "EUPATI's Patient Engagement Roadmap has four stages, and patients can help at each: "
+    "setting research priorities, designing and planning the study, running it, and sharing "
+    "the results.",
+)
+
+# Checked in order, first match wins: "early results" is about results, and "we haven't
+# started yet" is preparation, not a running study. Plain "plan" is not a stage: it is how
+# people ask for this guidance in the first place ("help me plan patient involvement").
 _STAGE_WORDS = [
-    (re.compile(r"\b(priorit\w*|idea|question|topic|early|not started|funding)\b"), "priorities"),
-    (re.compile(r"\b(design\w*|plan\w*|protocol|outcomes?|endpoints?|set ?up)\b"), "design"),
     (
-        re.compile(r"\b(conduct\w*|running|run|recruit\w*|ongoing|underway|started|operations?)\b"),
+        re.compile(r"(\bnot|n'?t) (yet )?(started|begun|recruit\w*)|\bnot running yet\b"),
+        "design",
+    ),
+    (
+        re.compile(
+            r"\b(dissemin\w*|results?|publish\w*|publication|sharing|share|finished|complete[d]?|"
+            r"ended|reporting|summar\w*|writing (it )?up|post-approval|analys\w*|under review)\b"
+        ),
+        "dissemination",
+    ),
+    (
+        re.compile(
+            r"\b(conduct\w*|running|recruit\w*|ongoing|under ?way|started|in progress|"
+            r"collecting( the)? data|data collection|enrol\w*|operations?)\b"
+        ),
         "conduct",
     ),
     (
         re.compile(
-            r"\b(dissemin\w*|results?|publish\w*|sharing|share|finished|reporting|summar\w*)\b"
+            r"\b(design\w*|protocol|outcomes?|endpoints?|set(ting)? ?up|planning (stage|phase)|"
+            r"planning (the|our|a|my) (study|trial|project)|"
+            r"ethics (application|submission|approval))\b"
         ),
-        "dissemination",
+        "design",
+    ),
+    (
+        re.compile(
+            r"\b(priorit\w*|idea|research question|topic|early (stage|days)|very early|"
+            r"(applying for|seeking) (funding|a grant)|funding (application|bid|proposal)|"
+            r"grant (application|proposal))\b"
+        ),
+        "priorities",
     ),
 ]
 
@@ -74,13 +108,22 @@ def stage_from_text(text: str | None) -> Stage | None:
     """The stage someone describes ("we're recruiting" -> conduct), or None."""
     if not text:
         return None
-    lowered = text.lower().strip()
+    lowered = text.lower().replace("\u2019", "'").strip()
     if lowered in STAGES:
         return STAGES[lowered]
+    if lowered == ALL_STAGES.key:
+        return ALL_STAGES
     for pattern, key in _STAGE_WORDS:
         if pattern.search(lowered):
             return STAGES[key]
     return None
+
+
+def stage_by_key(key: str | None) -> Stage | None:
+    """A stored stage key back to its stage ("all" included)."""
+    if key == ALL_STAGES.key:
+        return ALL_STAGES
+    return STAGES.get(key or "")
 
 
 def guidance(stage: Stage, contacts: str) -> str:

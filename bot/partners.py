@@ -27,15 +27,18 @@ def lookup(session: Session, country: Country) -> PartnerLookup:
     rows = session.scalars(
         select(Partner).where(Partner.country == country.iso).order_by(Partner.name)
     ).all()
-    office = session.scalars(
-        select(Partner).where(Partner.kind == PartnerKind.ECRIN_OFFICE).limit(1)
-    ).first()
     return PartnerLookup(
         country=country,
         ecrin_partners=[p for p in rows if p.kind == PartnerKind.ECRIN_PARTNER],
         eupati_platforms=[p for p in rows if p.kind == PartnerKind.EUPATI_PLATFORM],
-        office=office,
+        office=_office(session),
     )
+
+
+def _office(session: Session) -> Partner | None:
+    return session.scalars(
+        select(Partner).where(Partner.kind == PartnerKind.ECRIN_OFFICE).limit(1)
+    ).first()
 
 
 def list_partners(session: Session, kind: str | None = None) -> list[Partner]:
@@ -52,7 +55,8 @@ def _describe(partner: Partner) -> str:
 
 def answer(found: PartnerLookup) -> str:
     """A plain-language answer that always ends with a link to follow."""
-    name = found.country.name
+    # "in the Netherlands", "in the United States", but "in France".
+    name = found.country.display
     office_site = (found.office.website if found.office else None) or ECRIN_WEBSITE
     sentences: list[str] = []
     link: str | None = None
@@ -79,3 +83,14 @@ def answer(found: PartnerLookup) -> str:
             f"{platform_site}."
         )
     return " ".join(sentences) + f" Learn more: {link or office_site}"
+
+
+def office_answer(session: Session) -> str:
+    """Whom to ask when the country is not known: the ECRIN office points people onwards."""
+    office = _office(session)
+    site = (office.website if office else None) or ECRIN_WEBSITE
+    return (
+        "No problem. ECRIN works through a national partner in each member country, and the "
+        "ECRIN coordination office in Paris can point you to the right one, or advise you if "
+        f"your country has none yet. Learn more: {site}"
+    )

@@ -57,9 +57,11 @@ def test_find_partner_accepts_a_city_in_the_slot(database_url: str) -> None:
     assert "NCTO" in messages[0]["text"]
 
 
-def test_find_partner_without_a_country_asks_for_one(database_url: str) -> None:
+def test_find_partner_without_a_country_points_to_the_ecrin_office(database_url: str) -> None:
+    # The user skipped the country question ("no idea"): still a useful answer.
     messages, _ = run(ActionFindPartner(), tracker(slots={"country": None}))
-    assert messages[0]["response"] == "utter_ask_country"
+    assert "coordination office" in messages[0]["text"]
+    assert messages[0]["text"].endswith("Learn more: https://ecrin.org")
 
 
 def test_database_down_gives_a_polite_message_and_a_log_line(
@@ -85,11 +87,20 @@ def test_form_validation_normalises_the_country() -> None:
     assert dispatcher.messages == []
 
 
-def test_form_validation_rejects_an_unknown_place_with_a_reason() -> None:
+def test_form_validation_takes_the_country_a_correction_means() -> None:
+    text = "no, not Greece: Cyprus"
+    result = ValidatePartnerForm().validate_country(
+        "Greece", CollectingDispatcher(), tracker(text), {}
+    )
+    assert result == {"country": "Cyprus"}
+
+
+def test_form_validation_never_echoes_an_unknown_place() -> None:
     dispatcher = CollectingDispatcher()
     result = ValidatePartnerForm().validate_country("Narnia", dispatcher, tracker("Narnia"), {})
     assert result == {"country": None}
-    assert 'don\'t recognise "Narnia"' in dispatcher.messages[0]["text"]
+    # The form asks its question again (action_ask_country); the message is never repeated.
+    assert dispatcher.messages == []
 
 
 def test_events_answer_gives_the_next_clinical_trials_day(database_url: str) -> None:

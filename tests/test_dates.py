@@ -38,3 +38,18 @@ def test_plain_words_become_date_windows(text, start, end, past) -> None:
 @pytest.mark.parametrize("text", ["may I join an event?", "what events are there", "hello"])
 def test_no_date_named(text: str) -> None:
     assert parse_when(text, TODAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "past"),
+    [
+        ("any events next spring?", dt.date(2027, 3, 1), dt.date(2027, 5, 31), False),
+        ("webinars this summer", dt.date(2027, 6, 1), dt.date(2027, 8, 31), False),
+        ("what happened last autumn", dt.date(2026, 9, 1), dt.date(2026, 11, 30), True),
+        ("courses in winter", dt.date(2026, 12, 1), dt.date(2027, 2, 28), False),
+        ("next fall", dt.date(2027, 9, 1), dt.date(2027, 11, 30), False),
+    ],
+)
+def test_seasons(text: str, start: dt.date, end: dt.date, past: bool) -> None:
+    window = parse_when(text, dt.date(2026, 12, 6))
+    assert (window.start, window.end, window.past) == (start, end, past)

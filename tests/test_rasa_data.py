@@ -22,7 +22,9 @@ KNOWN_WARNINGS = [
     # Used by Rasa itself (form questions, fallback) or by custom actions, which the
     # validator cannot see.
     r"The utterance .(utter_ask_country|utter_ask_research_stage|utter_default|utter_ask_rephrase"
-    r"|utter_lookup_unavailable)' is not used",
+    r"|utter_lookup_unavailable|utter_ask_country_again|utter_ask_research_stage_again"
+    r"|utter_country_noted|utter_place_unknown|utter_nothing_to_repeat"
+    r"|utter_ask_country_for_guidance)' is not used",
 ]
 
 

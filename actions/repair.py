@@ -1,0 +1,175 @@
+"""Conversation repair: follow-ups, "say that again", "tell me more" and "that's not what I
+asked" — each read against the previous answer (bot/conversation.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.events import say_events
+from actions.involvement import say_guidance
+from actions.partners import say_partner
+from bot import conversation
+from bot.countries import gazetteer
+from bot.involvement import stage_from_text
+from bot.suggestions import faq_payload, faq_titles
+
+HANDOFF_BUTTON = {"title": "Talk to a person", "payload": "/handoff"}
+
+
+def say_again(dispatcher: CollectingDispatcher, message: dict[str, Any]) -> None:
+    """Say a stored bot message again; by its response name when it had one, so the repeat
+    is recorded as the same answer (and FAQ answers come from the live answer files)."""
+    response = (message.get("metadata") or {}).get("utter_action")
+    if response and response.startswith("utter_"):
+        dispatcher.utter_message(response=response)
+        return
+    data = message.get("data") or {}
+    dispatcher.utter_message(text=message.get("text"), buttons=data.get("buttons") or [])
+
+
+class ActionFollowUp(Action):
+    """A place or a stage given on its own ("and Austria?", "I live in Spain", "we're
+    recruiting already") continues the conversation's last look-up with it."""
+
+    def name(self) -> str:
+        return "action_follow_up"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        text = tracker.latest_message.get("text") or ""
+        country = gazetteer().find_meant(text)
+        stage = stage_from_text(text)
+        previous = conversation.last_topic(tracker.events)
+        topic = previous.topic if previous else None
+        remembered: list[dict[str, Any]] = []
+        if country:
+            remembered.append(SlotSet("country", country.name))
+        if stage:
+            remembered.append(SlotSet("research_stage", stage.key))
+
+        if tracker.active_loop.get("name"):
+            # The waiting form goes on with what was found, or asks again after this.
+            if not remembered:
+                dispatcher.utter_message(response="utter_place_unknown")
+            return remembered
+        if topic == conversation.INVOLVEMENT and (country or stage):
+            say_guidance(
+                dispatcher,
+                stage.key if stage else tracker.get_slot("research_stage"),
+                country.name if country else tracker.get_slot("country"),
+            )
+        elif topic == conversation.EVENTS and country:
+            query = tracker.get_slot("events_query") or ""
+            if say_events(dispatcher, query, country=country):
+                remembered.append(SlotSet("events_query", f"{query} in {country.name}"))
+        elif stage:
+            # Guidance for researchers is what a stage is for: plan it with them.
+            return [*remembered, FollowupAction("involvement_form")]
+        elif country and topic == conversation.PARTNER:
+            say_partner(dispatcher, country)
+        elif country:
+            dispatcher.utter_message(response="utter_country_noted", country=country.display)
+        else:
+            dispatcher.utter_message(response="utter_place_unknown")
+        return remembered
+
+
+class ActionRepeat(Action):
+    def name(self) -> str:
+        return "action_repeat"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        previous = conversation.previous_answer(tracker.events)
+        if previous is None:
+            # Inside a form the form asks its question again right after this.
+            if not tracker.active_loop.get("name"):
+                dispatcher.utter_message(response="utter_nothing_to_repeat")
+            return []
+        for message in previous.answer_messages():
+            say_again(dispatcher, message)
+        return []
+
+
+class ActionMore(Action):
+    """More on the last answer: the question people ask next on the same subject, and the
+    page with the full explanation."""
+
+    def name(self) -> str:
+        return "action_more"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        previous = conversation.previous_answer(tracker.events)
+        if previous is None:
+            if not tracker.active_loop.get("name"):
+                dispatcher.utter_message(response="utter_nothing_to_repeat")
+            return []
+        answered = previous.faq_key
+        last_text = (previous.answer_messages() or [{}])[-1].get("text") or ""
+        link = conversation.source_link(last_text)
+        titles = faq_titles()
+        if answered is None:
+            dispatcher.utter_message(
+                text=f"The full details are on this page: {link}"
+                if link
+                else "I don't have more on that, sorry."
+            )
+            return []
+        candidates = conversation.related_faq_keys(
+            previous.user.get("parse_data") or {}, answered, limit=10
+        )
+        related = [
+            key
+            for key in candidates
+            if conversation.faq_group(key) == conversation.faq_group(answered) and key in titles
+        ][:3]
+        title = titles.get(answered, "that")
+        intro = f'More on "{title}": the full explanation is on {link}.'
+        if not related:
+            dispatcher.utter_message(text=intro)
+            return []
+        dispatcher.utter_message(
+            text=f"{intro} A related question people ask: {titles[related[0]]}"
+        )
+        dispatcher.utter_message(
+            response=f"utter_{related[0]}",
+            buttons=[{"title": titles[key], "payload": faq_payload(key)} for key in related[1:]],
+        )
+        return []
+
+
+class ActionFeedback(Action):
+    """ "That's not what I asked" (or 👎): an apology, an offer to rephrase, the closest
+    other topics as buttons, and a way to a person."""
+
+    def name(self) -> str:
+        return "action_feedback"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        previous = conversation.previous_answer(tracker.events)
+        titles = faq_titles()
+        buttons = []
+        if previous is not None:
+            answered = previous.faq_key or ""
+            parse_data = previous.user.get("parse_data") or {}
+            buttons = [
+                {"title": titles[key], "payload": faq_payload(key)}
+                for key in conversation.related_faq_keys(parse_data, answered)
+                if key in titles
+            ]
+        text = "Sorry, that wasn't the answer you needed. Could you put your question another way?"
+        if buttons:
+            text += " Or did you mean one of these?"
+        dispatcher.utter_message(text=text, buttons=[*buttons, HANDOFF_BUTTON])
+        return []

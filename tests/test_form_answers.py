@@ -1,0 +1,68 @@
+"""What a waiting form takes as an answer, and what it leaves to the dialogue rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.form_answers import country_answer, looks_like_question, stage_answer
+from bot.involvement import ALL_STAGES
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "country"),
+    [
+        ("Ireland", "inform", "Ireland"),
+        ("España", "faq_trials", "Spain"),  # a bare answer the classifier filed elsewhere
+        ("I'm Swiss", "faq_ecrin", "Switzerland"),
+        ("oops, I meant Austria", "inform", "Austria"),
+        ("not Greece, Cyprus", "inform", "Cyprus"),
+        ("we're a hospital in Kraków", "nlu_fallback", "Poland"),
+    ],
+)
+def test_a_country_given_as_an_answer_is_taken(text: str, intent: str, country: str) -> None:
+    found = country_answer(text, intent)
+    assert found is not None and found.name == country
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("can you book me a taxi to Lyon?", "out_of_scope"),
+        ("my husband in Paris is having a seizure", "emergency"),
+        ("do patients get paid in Germany?", "faq_trials"),
+        ("tell me about trials in Italy", "faq_trials"),
+        ("I want to speak to someone in Madrid", "handoff"),
+        ("stop asking about Spain", "stop"),
+    ],
+)
+def test_a_message_about_something_else_is_not_an_answer(text: str, intent: str) -> None:
+    assert country_answer(text, intent) is None
+
+
+def test_a_stage_is_described_not_asked_about() -> None:
+    assert stage_answer("we're recruiting", "inform", requested=True).key == "conduct"
+    assert stage_answer("actually we started recruiting", "inform", requested=False).key == (
+        "conduct"
+    )
+    assert stage_answer("what is a protocol?", "faq_trials", requested=True) is None
+    assert stage_answer("how do we publish results for patients", "faq_ppi", True) is None
+    assert stage_answer("my friend is not breathing, design", "emergency", True) is None
+
+
+def test_not_knowing_answers_only_the_stage_question() -> None:
+    assert stage_answer("/dont_know", "dont_know", requested=True) is ALL_STAGES
+    assert stage_answer("not sure", "dont_know", requested=False) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("what's a placebo?", True),
+        ("tell me about phases", True),
+        ("How much does it cost", True),
+        ("Poland", False),
+        ("we are designing the protocol", False),
+    ],
+)
+def test_looks_like_question(text: str, question: bool) -> None:
+    assert looks_like_question(text) is question

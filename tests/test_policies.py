@@ -1,0 +1,128 @@
+"""FollowUpPolicy on real Rasa trackers: it steps in only for follow-ups in context."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.policies import FollowUpPolicy
+from bot.settings import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(PROJECT_ROOT / "domain.yml")
+
+
+@pytest.fixture
+def policy(tmp_path) -> FollowUpPolicy:
+    return FollowUpPolicy.create(
+        FollowUpPolicy.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("follow_up"),
+        ExecutionContext(GraphSchema({})),
+    )
+
+
+def message(text: str, intent: str, ranking: list[tuple[str, float]]) -> UserUttered:
+    parse_data = {
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": [],
+        "response_selector": {
+            "default": {
+                "ranking": [{"intent_response_key": k, "confidence": c} for k, c in ranking]
+            }
+        },
+    }
+    return UserUttered(text, parse_data["intent"], [], parse_data)
+
+
+def after_eupati_answer(domain: Domain, follow_up: UserUttered) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events(
+        "t",
+        [
+            ActionExecuted("action_listen"),
+            message("what is EUPATI?", "faq_eupati", [("faq_eupati/what_is_eupati", 0.9)]),
+            ActionExecuted("utter_faq_eupati"),
+            BotUttered("EUPATI is …", metadata={"utter_action": "utter_faq_eupati/what_is_eupati"}),
+            ActionExecuted("action_listen"),
+            follow_up,
+        ],
+        slots=domain.slots,
+    )
+
+
+def predicted(policy: FollowUpPolicy, tracker: DialogueStateTracker, domain: Domain) -> str | None:
+    probabilities = policy.predict_action_probabilities(tracker, domain).probabilities
+    best = max(range(len(probabilities)), key=probabilities.__getitem__)
+    return domain.action_names_or_texts[best] if probabilities[best] > 0 else None
+
+
+def test_a_follow_up_that_leaves_the_subject_is_answered_in_context(policy, domain) -> None:
+    free = message(
+        "is it free?", "faq_trials", [("faq_trials/costs", 0.8), ("faq_eupati/training_cost", 0.01)]
+    )
+    tracker = after_eupati_answer(domain, free)
+    assert predicted(policy, tracker, domain) == "action_answer_faq"
+    tracker.update(ActionExecuted("action_answer_faq"))
+    assert predicted(policy, tracker, domain) == "action_listen"
+
+
+def test_a_misread_short_question_is_answered_in_context(policy, domain) -> None:
+    funds = message(
+        "who funds it?",
+        "dont_know",
+        [("faq_ecrin/funding", 0.2), ("faq_eupati/who_runs_eupati", 0.1)],
+    )
+    assert predicted(policy, after_eupati_answer(domain, funds), domain) == "action_answer_faq"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "ranking"),
+    [
+        # The model's choice stays on the subject: the rules answer it.
+        ("how long does it take?", "faq_eupati", [("faq_eupati/expert_training_programme", 0.7)]),
+        # A question that names its own subject.
+        (
+            "is a trial free?",
+            "faq_trials",
+            [("faq_trials/costs", 0.9), ("faq_eupati/training_cost", 0.05)],
+        ),
+        # Not a question about the answer at all.
+        ("say that again", "repeat", [("faq_eupati/training_cost", 0.05)]),
+        ("I don't know", "dont_know", [("faq_eupati/training_cost", 0.05)]),
+    ],
+)
+def test_everything_else_is_left_to_the_rules(policy, domain, text, intent, ranking) -> None:
+    assert (
+        predicted(policy, after_eupati_answer(domain, message(text, intent, ranking)), domain)
+        is None
+    )
+
+
+def test_and_in_another_country_after_events_continues_the_events_question(policy, domain) -> None:
+    parse_data = {
+        "intent": {"name": "ask_partner", "confidence": 0.8},
+        "entities": [{"entity": "country", "value": "Italy", "start": 7, "end": 12}],
+    }
+    tracker = DialogueStateTracker.from_events(
+        "t",
+        [
+            ActionExecuted("action_listen"),
+            message("any webinars?", "ask_events", []),
+            ActionExecuted("action_find_events"),
+            BotUttered("I couldn't find any webinars coming up. Learn more: https://ecrin.org"),
+            ActionExecuted("action_listen"),
+            UserUttered("and in Italy?", parse_data["intent"], parse_data["entities"], parse_data),
+        ],
+        slots=domain.slots,
+    )
+    assert predicted(policy, tracker, domain) == "action_follow_up"
+    # Asked first, the same words are a partner question: left to the rules.
+    first = DialogueStateTracker.from_events("t", list(tracker.events)[-2:], slots=domain.slots)
+    assert predicted(policy, first, domain) is None
