@@ -80,6 +80,17 @@ class ActionFollowUp(Action):
         return remembered
 
 
+def previous_answer_or_say_so(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> conversation.Turn | None:
+    """The answer "say that again" or "tell me more" is about; with none yet, say so (inside
+    a form say nothing: the form asks its question again right after)."""
+    previous = conversation.previous_answer(tracker.events)
+    if previous is None and not tracker.active_loop.get("name"):
+        dispatcher.utter_message(response="utter_nothing_to_repeat")
+    return previous
+
+
 class ActionRepeat(Action):
     def name(self) -> str:
         return "action_repeat"
@@ -87,13 +98,8 @@ class ActionRepeat(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        previous = conversation.previous_answer(tracker.events)
-        if previous is None:
-            # Inside a form the form asks its question again right after this.
-            if not tracker.active_loop.get("name"):
-                dispatcher.utter_message(response="utter_nothing_to_repeat")
-            return []
-        for message in previous.answer_messages():
+        previous = previous_answer_or_say_so(dispatcher, tracker)
+        for message in previous.answer_messages() if previous else []:
             say_again(dispatcher, message)
         return []
 
@@ -108,10 +114,8 @@ class ActionMore(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        previous = conversation.previous_answer(tracker.events)
+        previous = previous_answer_or_say_so(dispatcher, tracker)
         if previous is None:
-            if not tracker.active_loop.get("name"):
-                dispatcher.utter_message(response="utter_nothing_to_repeat")
             return []
         answered = previous.faq_key
         last_text = (previous.answer_messages() or [{}])[-1].get("text") or ""

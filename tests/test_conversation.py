@@ -2,33 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot import conversation
-
-
-def user(text: str, intent: str, ranking: list[tuple[str, float]] = ()) -> dict[str, Any]:
-    selector = {
-        "default": {"ranking": [{"intent_response_key": k, "confidence": c} for k, c in ranking]}
-    }
-    return {
-        "event": "user",
-        "text": text,
-        "parse_data": {"intent": {"name": intent}, "response_selector": selector},
-    }
-
-
-def bot(text: str, response: str | None = None) -> dict[str, Any]:
-    return {
-        "event": "bot",
-        "text": text,
-        "metadata": {"utter_action": response} if response else {},
-    }
-
-
-def action(name: str) -> dict[str, Any]:
-    return {"event": "action", "name": name}
-
+from tests.dialogue_events import action, bot, user
 
 EUPATI_ANSWER = [
     user("what is EUPATI?", "faq_eupati", [("faq_eupati/what_is_eupati", 0.9)]),
