@@ -213,14 +213,26 @@ SHARED_SCORER = PROJECT_ROOT.parent / "shared" / "eval" / "score.py"
 def throwaway_assistant(model: Path = MODEL) -> Iterator[str]:
     """The assistant on free ports with a throwaway tracker store (evaluation conversations
     are not real users'); yields its REST webhook URL."""
+    import sys
     import tempfile
 
-    from bot.serve import Ports, free_port, running
+    from bot.serve import Ports, StartError, free_port, running
 
     with tempfile.TemporaryDirectory(prefix="ecrin-eval-") as scratch:
         env = {"TRACKER_STORE_URL": f"sqlite:///{Path(scratch) / 'tracker.db'}"}
-        with running(Ports(free_port(), free_port()), model=model, env=env) as stack:
-            yield f"{stack.rasa_url}/webhooks/rest/webhook"
+        # The servers' logs go to the scratch folder, shown only if a server fails to start:
+        # the report is what the reader wants.
+        ports = Ports(free_port(), free_port())
+        try:
+            with running(ports, model=model, env=env, log_dir=Path(scratch)) as stack:
+                yield f"{stack.rasa_url}/webhooks/rest/webhook"
+        except StartError:
+            for log in sorted(Path(scratch).glob("*.log")):
+                print(
+                    f"--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}",
+                    file=sys.stderr,
+                )
+            raise
 
 
 def score_running_assistant(cases: Path, scorer: Path = SHARED_SCORER, model: Path = MODEL) -> int:
