@@ -164,12 +164,13 @@ class ActionFeedback(Action):
         previous = conversation.previous_answer(tracker.events)
         titles = faq_titles()
         buttons = []
-        if previous is not None:
-            answered = previous.faq_key or ""
+        # Other readings of the question, when the answer was an FAQ topic: for a look-up
+        # (a partner, events) the topic ranking says nothing about what was meant.
+        if previous is not None and previous.faq_key:
             parse_data = previous.user.get("parse_data") or {}
             buttons = [
                 {"title": titles[key], "payload": faq_payload(key)}
-                for key in conversation.related_faq_keys(parse_data, answered)
+                for key in conversation.related_faq_keys(parse_data, previous.faq_key)
                 if key in titles
             ]
         text = "Sorry, that wasn't the answer you needed. Could you put your question another way?"
