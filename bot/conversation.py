@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.answers import FAQ_RESPONSE_PREFIX
+
 Event = Mapping[str, Any]
 
 # What the forms say when they ask: a turn that only asks is not an answer to repeat.
@@ -46,7 +48,6 @@ TOPIC_ACTIONS = {
     "action_involvement_guidance": INVOLVEMENT,
     "action_find_events": EVENTS,
 }
-FAQ_RESPONSE_PREFIX = "utter_faq_"
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from bot.conversation import faq_ranking
 from bot.settings import PROJECT_ROOT
 
 TITLES_FILE = PROJECT_ROOT / "data" / "faq" / "titles.yml"
@@ -55,14 +56,7 @@ def faq_payload(faq_key: str) -> str:
 
 
 def _faq_candidates(parse_data: dict[str, Any], intent: str) -> list[tuple[str, float]]:
-    selectors = parse_data.get("response_selector") or {}
-    selector = selectors.get(intent) or selectors.get("default") or {}
-    ranking = selector.get("ranking") or []
-    return [
-        (entry["intent_response_key"], float(entry.get("confidence", 0.0)))
-        for entry in ranking
-        if str(entry.get("intent_response_key", "")).startswith(f"{intent}/")
-    ]
+    return [(key, c) for key, c in faq_ranking(parse_data) if key.startswith(f"{intent}/")]
 
 
 def suggest(parse_data: dict[str, Any], titles: dict[str, str] | None = None) -> list[Suggestion]:

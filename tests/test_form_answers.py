@@ -66,3 +66,16 @@ def test_not_knowing_answers_only_the_stage_question() -> None:
 )
 def test_looks_like_question(text: str, question: bool) -> None:
     assert looks_like_question(text) is question
+
+
+def test_the_domain_never_fills_the_country_from_a_message_that_is_never_an_answer() -> None:
+    # domain.yml repeats the rule as `not_intent` on the country slot's mappings.
+    import yaml
+
+    from bot.form_answers import NEVER_AN_ANSWER
+    from bot.settings import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    for mapping in domain["slots"]["country"]["mappings"]:
+        assert set(mapping.get("not_intent", [])) <= NEVER_AN_ANSWER
+        assert not set(mapping.get("intent", [])) & NEVER_AN_ANSWER

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import re
 
-POSITIVE = "/feedback_positive"
-NEGATIVE = "/feedback_negative"
+# The intents a rating is; typed praise and complaints are classified as the same intents.
+POSITIVE_INTENT = "feedback_positive"
+NEGATIVE_INTENT = "feedback_negative"
+POSITIVE = f"/{POSITIVE_INTENT}"
+NEGATIVE = f"/{NEGATIVE_INTENT}"
 # What each rating shows as: on its button, and as the user's message in the web transcript.
 FEEDBACK_EMOJI = {POSITIVE: "👍", NEGATIVE: "👎"}
 QUESTION = "Was this helpful?"

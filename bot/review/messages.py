@@ -20,14 +20,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.channels.feedback import NEGATIVE_INTENT, POSITIVE_INTENT
 from bot.review.schema import events, messages, repeats
 
 FALLBACK_INTENT = "nlu_fallback"
 HANDOFF_INTENT = "handoff"
 # "Was this helpful?": the 👍 / 👎 under an answer sends "/feedback_positive" or
 # "/feedback_negative" (a payload), and typed praise or complaints get the same intents.
-FEEDBACK_POSITIVE = "feedback_positive"
-FEEDBACK_NEGATIVE = "feedback_negative"
+FEEDBACK_POSITIVE = POSITIVE_INTENT
+FEEDBACK_NEGATIVE = NEGATIVE_INTENT
 _HELPFUL = {FEEDBACK_POSITIVE: True, FEEDBACK_NEGATIVE: False}
 # Rasa's ids grow, but on PostgreSQL a transaction that took an id can commit after one
 # that took a later id: each sync looks this many ids back for messages it has not seen.
