@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 from bot import form_answers
 from bot.conversation import ASK_RESPONSES, asked_since_activation
 from bot.countries import gazetteer
-from bot.involvement import stage_by_key
+from bot.involvement import STAGE_PHRASES
 
 
 def intent_of(tracker: Tracker) -> str | None:
@@ -99,10 +99,11 @@ class ActionAskCountry(AskOnceThenBriefly, Action):
 
     def ask_first(self, dispatcher: CollectingDispatcher, tracker: Tracker, form: str) -> None:
         # After the researcher named their stage, say it was understood before moving on.
-        stage = stage_by_key(tracker.get_slot("research_stage"))
-        if form == "involvement_form" and stage is not None:
+        stages = [STAGE_PHRASES[key] for key in tracker.get_slot("research_stage") or []]
+        if form == "involvement_form" and stages:
             dispatcher.utter_message(
-                response="utter_ask_country_for_guidance", stage=stage.title.lower()
+                response="utter_ask_country_for_guidance",
+                stage=f"the {' and '.join(stages)} stage{'s' if len(stages) > 1 else ''}",
             )
         else:
             super().ask_first(dispatcher, tracker, form)

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,21 +24,8 @@ class ValidatePartnerForm(CountryValidation, FormValidationAction):
         return "validate_partner_form"
 
 
-def partner_contacts(country: Country | None) -> str | None:
-    """Whom to contact in `country` (the ECRIN office when the country is not known), or
-    None (logged) when the database is unavailable."""
-    try:
-        with session_scope() as session:
-            if country is None:
-                return partners.office_answer(session)
-            return partners.answer(partners.lookup(session, country))
-    except SQLAlchemyError:
-        logger.exception("Partner look-up failed for %s", country.iso if country else "-")
-        return None
-
-
 def say_partner(dispatcher: CollectingDispatcher, country: Country | None) -> None:
-    text = partner_contacts(country)
+    text = partners.contacts(country)
     if text is None:
         dispatcher.utter_message(response="utter_lookup_unavailable")
     else:
@@ -56,3 +44,44 @@ class ActionFindPartner(Action):
     ) -> list[dict[str, Any]]:
         say_partner(dispatcher, gazetteer().resolve(tracker.get_slot("country")))
         return []
+
+
+def platform_text(country: Country | None) -> str | None:
+    """Whether `country` has a EUPATI National Platform (or, without a country, which
+    countries have one), or None (logged) when the database is unavailable."""
+    try:
+        with session_scope() as session:
+            if country is None:
+                return partners.platform_question(session)
+            return partners.platform_answer(partners.platform_lookup(session, country))
+    except SQLAlchemyError:
+        logger.exception("EUPATI platform look-up failed for %s", country.iso if country else "-")
+        return None
+
+
+def say_platform(dispatcher: CollectingDispatcher, country: Country | None) -> bool:
+    """Answers "is there a EUPATI platform in <country>?"; False if the database is down
+    (the user is told, and the error logged)."""
+    text = platform_text(country)
+    if text is None:
+        dispatcher.utter_message(response="utter_lookup_unavailable")
+        return False
+    dispatcher.utter_message(text=text)
+    return True
+
+
+class ActionEupatiPlatform(Action):
+    """ "Is there a EUPATI platform in my country?": the country the message names, else the
+    conversation's; with neither, it asks which country (and lists those that have one)."""
+
+    def name(self) -> str:
+        return partners.PLATFORM_ACTION
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        places = gazetteer()
+        named = places.find_meant(tracker.latest_message.get("text") or "")
+        country = named or places.resolve(tracker.get_slot("country"))
+        say_platform(dispatcher, country)
+        return [SlotSet("country", named.name)] if named else []

@@ -3,6 +3,7 @@ asked" — each read against the previous answer (bot/conversation.py)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,11 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.events import say_events
-from actions.involvement import say_guidance
-from actions.partners import say_partner
-from bot import conversation
+from actions.involvement import PLAN_SLOTS, say_plan
+from actions.partners import say_partner, say_platform
+from bot import conversation, involvement
 from bot.countries import gazetteer
-from bot.involvement import stage_from_text
 from bot.suggestions import faq_payload, faq_titles
 
 HANDOFF_BUTTON = {"title": "Talk to a person", "payload": "/handoff"}
@@ -32,6 +32,9 @@ def say_again(dispatcher: CollectingDispatcher, message: dict[str, Any]) -> None
     dispatcher.utter_message(text=message.get("text"), buttons=data.get("buttons") or [])
 
 
+NAMES_ECRIN = re.compile(r"\becrin\b", re.IGNORECASE)
+
+
 class ActionFollowUp(Action):
     """A place or a stage given on its own ("and Austria?", "I live in Spain", "we're
     recruiting already") continues the conversation's last look-up with it."""
@@ -44,34 +47,37 @@ class ActionFollowUp(Action):
     ) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
         country = gazetteer().find_meant(text)
-        stage = stage_from_text(text)
+        stages = involvement.stages_in(text)
         previous = conversation.last_topic(tracker.events)
         topic = previous.topic if previous else None
         remembered: list[dict[str, Any]] = []
         if country:
             remembered.append(SlotSet("country", country.name))
-        if stage:
-            remembered.append(SlotSet("research_stage", stage.key))
+        if stages:
+            # Whatever else the message says about the study counts too ("a rare-disease trial").
+            situation = involvement.situation_slots(text)
+            remembered += [SlotSet(slot, value) for slot, value in situation.items()]
 
         if tracker.active_loop.get("name"):
             # The waiting form goes on with what was found, or asks again after this.
             if not remembered:
                 dispatcher.utter_message(response="utter_place_unknown")
             return remembered
-        if topic == conversation.INVOLVEMENT and (country or stage):
-            say_guidance(
-                dispatcher,
-                stage.key if stage else tracker.get_slot("research_stage"),
-                country.name if country else tracker.get_slot("country"),
-            )
+        if topic == conversation.INVOLVEMENT and (country or stages):
+            slots = {name: tracker.get_slot(name) for name in (*PLAN_SLOTS, "country")}
+            slots.update({e["name"]: e["value"] for e in remembered})
+            say_plan(dispatcher, slots)
+        elif topic == conversation.EUPATI_PLATFORM and country:
+            say_platform(dispatcher, country)
         elif topic == conversation.EVENTS and country:
             query = tracker.get_slot("events_query") or ""
             if say_events(dispatcher, query, country=country):
                 remembered.append(SlotSet("events_query", f"{query} in {country.name}"))
-        elif stage:
+        elif stages:
             # Guidance for researchers is what a stage is for: plan it with them.
             return [*remembered, FollowupAction("involvement_form")]
-        elif country and topic == conversation.PARTNER:
+        elif country and (topic == conversation.PARTNER or NAMES_ECRIN.search(text)):
+            # "ECRIN in Deutschland": whom to contact there, whatever came before.
             say_partner(dispatcher, country)
         elif country:
             dispatcher.utter_message(response="utter_country_noted", country=country.display)

@@ -74,7 +74,7 @@ INTENTS = [
     ("plan_involvement", None, 4, (0.6, 1.0), "how do I involve patients in my study"),
     ("handoff", None, 3, (0.7, 1.0), "can I talk to a real person"),
     ("nlu_fallback", None, 8, (0.45, 0.45), "zzqx blorf wibble asdf"),
-    ("medical_advice", None, 3, (1.0, 1.0), "can I take ibuprofen with my study drug"),
+    ("trial_treatment", None, 3, (1.0, 1.0), "can I take ibuprofen with my study drug"),
     ("feedback_negative", None, 2, (0.6, 1.0), "that's not what I asked"),
 ]
 # After an answer, how often people click 👍 / 👎 (and which).

@@ -32,9 +32,22 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 PHONE_LIKE = re.compile(r"\+?\d[\d ()]{4,}\d")
 URL = re.compile(r"https?://\S+")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-# The only phone numbers we give: vetted crisis lines (docs/safety.md). Anything else that
-# looks like one would be invented or unchecked.
-ALLOWED_PHONES = frozenset({"116 123"})
+CRISIS_LINES_FILE = PROJECT_ROOT / "data" / "db" / "crisis_lines.yml"
+
+
+def _crisis_line_phones(path: Path = CRISIS_LINES_FILE) -> frozenset[str]:
+    """The numbers of the checked crisis-line table, as `phone_numbers` reads them back."""
+    if not path.exists():
+        return frozenset()
+    rows = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("crisis_lines") or []
+    return frozenset(
+        number for row in rows for number in PHONE_LIKE.findall(str(row.get("phone") or ""))
+    )
+
+
+# The only phone numbers we give: vetted crisis lines (docs/safety.md: 116 123 and the
+# checked crisis-line table). Anything else that looks like one would be invented or unchecked.
+ALLOWED_PHONES = frozenset({"116 123"}) | _crisis_line_phones()
 MAX_SENTENCES = 5
 
 Responses = dict[str, list[dict[str, Any]]]

@@ -48,15 +48,16 @@ def _db_upgrade(_: argparse.Namespace) -> int:
 
 def _db_seed(_: argparse.Namespace) -> int:
     from bot.db import session_scope
-    from bot.seed import SeedError, seed_events, seed_partners
+    from bot.seed import SeedError, seed_crisis_lines, seed_events, seed_partners
 
     try:
         with session_scope() as session:
             partners, events = seed_partners(session), seed_events(session)
+            crisis_lines = seed_crisis_lines(session)
     except SeedError as error:
         print(f"Nothing was written: {error}", file=sys.stderr)
         return 1
-    print(f"Partners: {partners}. Events: {events}.")
+    print(f"Partners: {partners}. Events: {events}. Crisis lines: {crisis_lines}.")
     return 0
 
 
@@ -138,7 +139,7 @@ def _answers_check(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import MODEL, compare, evaluate, multi_turn_report
+    from bot.evaluation import MODEL, compare, evaluate, running_assistant_report
 
     if args.compare:
         for row in compare(args.compare):
@@ -146,7 +147,7 @@ def _eval(args: argparse.Namespace) -> int:
         return 0
     print(evaluate(args.model or MODEL), flush=True)
     if not args.single_only:
-        print("\n" + multi_turn_report(args.model or MODEL))
+        print("\n" + running_assistant_report(args.model or MODEL))
     return 0
 
 

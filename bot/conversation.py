@@ -26,6 +26,12 @@ ASK_RESPONSES = frozenset(
         "utter_ask_country_for_guidance",
         "utter_ask_research_stage",
         "utter_ask_research_stage_again",
+        "utter_ask_study_kind",
+        "utter_ask_study_kind_again",
+        "utter_ask_population",
+        "utter_ask_population_again",
+        "utter_ask_help_topics",
+        "utter_ask_help_topics_again",
     }
 )
 # Replies about the conversation itself, never "the answer" a follow-up refers to.
@@ -43,10 +49,12 @@ REPAIR_INTENTS = frozenset({"repeat", "more", "feedback_negative", "feedback_pos
 
 # The look-ups a follow-up such as "and Austria?" continues.
 PARTNER, INVOLVEMENT, EVENTS, FAQ = "partner", "involvement", "events", "faq"
+EUPATI_PLATFORM = "eupati_platform"
 TOPIC_ACTIONS = {
     "action_find_partner": PARTNER,
     "action_involvement_guidance": INVOLVEMENT,
     "action_find_events": EVENTS,
+    "action_eupati_platform": EUPATI_PLATFORM,
 }
 
 

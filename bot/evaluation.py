@@ -8,8 +8,10 @@ Scores the held-out split in `tests/nlu/` three ways:
 * the same split scored by a TF-IDF nearest-example baseline trained on `data/nlu/`, so we
   see what the Rasa pipeline adds;
 
-and then plays whole conversations against the running assistant (tests/conversations/, and
-the shared development set when it is there): the multi-turn pass rate, per pattern.
+and then, against the running assistant: plays whole conversations (tests/conversations/, and
+the shared development set when it is there) for the multi-turn pass rate per pattern, and
+asks every held-out question of a catalogued topic to grade the readability of what it says
+(Flesch-Kincaid, per audience and group; patients' median target in bot/knowledge.py).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import statistics
 import urllib.request
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,7 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import FeatureUnion
 
 from bot import playback
+from bot.knowledge import MAX_GRADE, TARGET_MEDIAN_GRADE, catalogue, reading_grade
 from bot.settings import PROJECT_ROOT
 
 TRAIN_DIR = PROJECT_ROOT / "data" / "nlu"
@@ -256,8 +260,51 @@ def rest_sender(url: str) -> playback.Send:
     return send
 
 
-def multi_turn_report(model: Path = MODEL) -> str:
-    """Every conversation set played against the assistant, with its pass rate."""
+def answer_text(replies: list[dict]) -> str:
+    """The answer among the assistant's replies: the one ending with its source link, else all."""
+    texts = [reply["text"] for reply in replies if reply.get("text")]
+    linked = [text for text in texts if "Learn more:" in text]
+    return " ".join(linked or texts)
+
+
+def readability_report(send: playback.Send, examples: list[Example]) -> str:
+    """Grades of what the assistant says to each held-out question of a catalogued topic."""
+    topics = catalogue()
+    grades: dict[tuple[str, str], list[float]] = defaultdict(list)
+    hardest: list[tuple[float, str]] = []
+    for number, example in enumerate(e for e in examples if e.label in topics):
+        topic = topics[example.label]
+        text = answer_text(send(f"readability-{number}", example.text))
+        grade = reading_grade(text)
+        grades[(topic.audience, example.intent)].append(grade)
+        if topic.plain_language:
+            hardest.append((grade, text[:90]))
+    lines = [
+        "Readability of the answers the running assistant gave to held-out questions "
+        f"(Flesch-Kincaid grade; patients' median target ≤ {TARGET_MEDIAN_GRADE:g}, "
+        f"none above {MAX_GRADE:g} for patients and everyone):",
+        "",
+        "| audience | group | answers | median | above 10 | above 12 |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for audience in ("patients", "everyone", "researchers"):
+        rows = sorted((group, g) for (a, group), g in grades.items() if a == audience)
+        everything = [grade for _, g in rows for grade in g]
+        for group, g in rows + ([("all", everything)] if len(rows) > 1 else []):
+            above_10 = sum(grade > 10 for grade in g) / len(g)
+            above_12 = sum(grade > MAX_GRADE for grade in g)
+            lines.append(
+                f"| {audience} | {group} | {len(g)} | {statistics.median(g):.1f} | "
+                f"{above_10:.0%} | {above_12} |"
+            )
+    lines += ["", "Hardest plain-language answers:"]
+    lines += [f"  {grade:5.1f}  {text}…" for grade, text in sorted(hardest, reverse=True)[:5]]
+    return "\n".join(lines)
+
+
+def running_assistant_report(model: Path = MODEL) -> str:
+    """Against one running assistant: every conversation set with its pass rate, and the
+    readability of its answers."""
     sets = [("tests/conversations", playback.project_conversations())]
     if playback.SHARED_CONVERSATIONS.exists():
         sets.append(
@@ -272,6 +319,7 @@ def multi_turn_report(model: Path = MODEL) -> str:
         for name, conversations in sets:
             results = [playback.play(send, c) for c in conversations]
             reports.append(f"Multi-turn, {name}: {playback.summary(results)}")
+        reports.append(readability_report(send, load_examples(TEST_DIR)))
     return "\n\n".join(reports)
 
 

@@ -11,13 +11,34 @@ from sqlalchemy.orm import Session
 
 from bot.countries import gazetteer
 from bot.dates import DateWindow, parse_when, upcoming
-from bot.models import Event
+from bot.models import Attendance, Event
 
 ICTD_PAGE = "https://www.ecrin.org/ictd-past-celebrations"
 PAGE_SIZE = 3
 
 KINDS = ("webinar", "training", "conference", "awareness_day", "course")
 AUDIENCES = ("patients", "researchers", "everyone")
+ATTENDANCE = Attendance.ALL
+
+# The organisers' time zone for an event held in a country (bot/seed.py uses it when a row
+# names none). Countries with several zones get their capital's; the seed keeps a zone only
+# when it agrees with the offset the row's times were written with.
+TIMEZONE_BY_COUNTRY = {
+    "AT": "Europe/Vienna", "BE": "Europe/Brussels", "BG": "Europe/Sofia",
+    "HR": "Europe/Zagreb", "CY": "Asia/Nicosia", "CZ": "Europe/Prague",
+    "DK": "Europe/Copenhagen", "EE": "Europe/Tallinn", "FI": "Europe/Helsinki",
+    "FR": "Europe/Paris", "DE": "Europe/Berlin", "GR": "Europe/Athens",
+    "HU": "Europe/Budapest", "IS": "Atlantic/Reykjavik", "IE": "Europe/Dublin",
+    "IT": "Europe/Rome", "LV": "Europe/Riga", "LI": "Europe/Vaduz", "LT": "Europe/Vilnius",
+    "LU": "Europe/Luxembourg", "MT": "Europe/Malta", "NL": "Europe/Amsterdam",
+    "NO": "Europe/Oslo", "PL": "Europe/Warsaw", "PT": "Europe/Lisbon",
+    "RO": "Europe/Bucharest", "SK": "Europe/Bratislava", "SI": "Europe/Ljubljana",
+    "ES": "Europe/Madrid", "SE": "Europe/Stockholm", "CH": "Europe/Zurich",
+    "GB": "Europe/London", "AL": "Europe/Tirane", "BA": "Europe/Sarajevo",
+    "ME": "Europe/Podgorica", "MK": "Europe/Skopje", "RS": "Europe/Belgrade",
+    "MD": "Europe/Chisinau", "UA": "Europe/Kyiv", "TR": "Europe/Istanbul",
+    "IL": "Asia/Jerusalem", "JP": "Asia/Tokyo",
+}  # fmt: skip
 
 _KIND_WORDS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"\bwebinars?|web seminars?|online talks?\b"), ("webinar",)),
@@ -129,18 +150,49 @@ def find(
     return list(session.scalars(statement.offset(offset).limit(limit)).all())
 
 
-def _describe(event: Event) -> str:
+def _all_day(starts: dt.datetime, ends: dt.datetime | None) -> bool:
+    """Rows whose source gives no time of day start at 00:00 and end at 23:59 local time."""
+    return starts.time() == dt.time.min and (ends is None or ends.time() >= dt.time(23, 59))
+
+
+def _zone_label(event: Event, moment: dt.datetime) -> str:
+    """ "CEST (Berlin time)" for an IANA zone, "UTC+01:00" for a bare offset."""
+    label = moment.strftime("%Z") or moment.strftime("UTC%z")
+    if event.timezone:
+        # The event's own city where it has one ("Bern time"), else the zone's ("Brussels").
+        place = event.location.rsplit(",", 1)[-1].strip() if event.location else ""
+        city = place or event.timezone.rsplit("/", 1)[-1].replace("_", " ")
+        label += f" ({city} time)"
+    return label
+
+
+def _when(event: Event) -> str:
     starts, ends = event.local(event.starts_at), event.local(event.ends_at)
     if starts is None:
-        when = "self-paced, start any time"
-    else:
-        when = f"{starts.day} {starts:%B %Y}"
-        if ends and ends.date() > starts.date():
-            when += f" to {ends.day} {ends:%B %Y}"
-    where = "online" if event.online else (event.location or "place to be announced")
-    if event.description and "hybrid" in event.description.lower() and not event.online:
-        where += " (hybrid)"
-    return f"• {event.title} — {when}, {where}." + (f" {event.url}" if event.url else "")
+        return "self-paced, start any time"
+    when = f"{starts.day} {starts:%B %Y}"
+    several_days = ends is not None and ends.date() > starts.date()
+    if several_days:
+        when += f" to {ends.day} {ends:%B %Y}"
+    if _all_day(starts, ends):
+        return when
+    if several_days or ends is None or ends == starts:
+        return f"{when}, starting at {starts:%H:%M} {_zone_label(event, starts)}"
+    return f"{when}, {starts:%H:%M} to {ends:%H:%M} {_zone_label(event, starts)}"
+
+
+def _where(event: Event) -> str:
+    if event.attendance == Attendance.ONLINE or (event.attendance is None and event.online):
+        return "online"
+    if event.attendance == Attendance.HYBRID:
+        place = f"in {event.location} or online" if event.location else "in person or online"
+        return f"{place} (a hybrid event)"
+    return event.location or "place to be announced"
+
+
+def _describe(event: Event) -> str:
+    line = f"• {event.title} — {_when(event)}, {_where(event)}."
+    return line + (f" {event.url}" if event.url else "")
 
 
 def next_clinical_trials_day(today: dt.date) -> dt.date:

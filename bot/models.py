@@ -7,6 +7,7 @@ for queries. Only public, organisational contact routes are stored — never a p
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Column, Date, DateTime, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import declarative_base
@@ -40,6 +41,16 @@ class PartnerKind:
     ALL = (ECRIN_PARTNER, EUPATI_PLATFORM, ECRIN_OFFICE)
 
 
+class Attendance:
+    """How people take part in an event (schema.org's eventAttendanceMode: offline, online,
+    mixed). One value, not an `online` flag plus a `hybrid` flag that could contradict it."""
+
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    HYBRID = "hybrid"
+    ALL = (IN_PERSON, ONLINE, HYBRID)
+
+
 class Partner(Base):
     """An organisation people can contact: an ECRIN national partner, a EUPATI platform…"""
 
@@ -53,6 +64,8 @@ class Partner(Base):
     country = Column(String(2), nullable=False, index=True)
     city = Column(String(100))
     website = Column(String(300))
+    # The organisation's own page for getting in touch, when a source shows one (0003).
+    contact_url = Column(String(500))
     contact = Column(Text)
     ecrin_status = Column(String(20))
     status_since = Column(Date)
@@ -79,7 +92,10 @@ class Event(Base):
     audience = Column(String(32), nullable=False, default="everyone")
     starts_at = Column(UTCDateTime, index=True)
     ends_at = Column(UTCDateTime)
+    # True for online-only events; kept for the importers and queries that use it.
     online = Column(Boolean, nullable=False, default=False)
+    # in_person, online or hybrid (Attendance); `online` is True exactly when this is online.
+    attendance = Column(String(16), nullable=False, default=Attendance.IN_PERSON)
     location = Column(String(200))
     country = Column(String(2))
     url = Column(String(500))
@@ -87,8 +103,46 @@ class Event(Base):
     source_url = Column(String(500), nullable=False)
     # Times are stored in UTC; this offset shows them in the event's own local time.
     utc_offset_minutes = Column(Integer)
+    # The organisers' IANA time zone ("Europe/Brussels"), when known (0003): it names the
+    # zone ("CEST") and follows summer time, where the fixed offset above cannot.
+    timezone = Column(String(64))
+
+    @property
+    def zone(self) -> dt.tzinfo | None:
+        if self.timezone:
+            return ZoneInfo(self.timezone)
+        if self.utc_offset_minutes is not None:
+            return dt.timezone(dt.timedelta(minutes=self.utc_offset_minutes))
+        return None
 
     def local(self, moment: dt.datetime | None) -> dt.datetime | None:
-        if moment is None or self.utc_offset_minutes is None:
+        zone = self.zone
+        if moment is None or zone is None:
             return moment
-        return moment.astimezone(dt.timezone(dt.timedelta(minutes=self.utc_offset_minutes)))
+        return moment.astimezone(zone)
+
+
+class CrisisLine(Base):
+    """A checked crisis line for one country, named to people who mention self-harm.
+
+    Only lines found on a public page are stored; `source_url` names that page and
+    `last_checked` the day someone read it (docs/safety.md says how staff update them).
+    """
+
+    __tablename__ = "crisis_lines"
+
+    id = Column(Integer, primary_key=True)
+    slug = Column(String(80), unique=True, nullable=False)
+    country = Column(String(2), nullable=False, index=True)
+    # Order within the country: 1 is named first.
+    rank = Column(Integer, nullable=False, default=1)
+    name = Column(String(200), nullable=False)
+    # Digits and spaces, one number or "113 or 0800 0113", as people dial it in the country.
+    phone = Column(String(80), nullable=False)
+    # Said to the user after the number: "free, 24 hours a day".
+    hours = Column(String(200))
+    # For staff only: caveats found while checking (funding, changes announced…).
+    notes = Column(Text)
+    website = Column(String(300))
+    source_url = Column(String(500), nullable=False)
+    last_checked = Column(Date, nullable=False)

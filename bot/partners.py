@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.countries import Country
+from bot.countries import Country, gazetteer
+from bot.db import session_scope
 from bot.models import Partner, PartnerKind
 
+logger = logging.getLogger(__name__)
+
 ECRIN_WEBSITE = "https://ecrin.org"
+# EUPATI's page listing its National Platforms by country (facts.md 2.6: "24 countries").
+EUPATI_PLATFORMS_PAGE = "https://learning.eupati.eu/admin/tool/custompage/view.php?id=3&lang=en_wp"
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,11 @@ def answer(found: PartnerLookup) -> str:
     if found.ecrin_partners:
         partner = found.ecrin_partners[0]
         sentences.append(f"ECRIN's national partner in {name} is {_describe(partner)}.")
-        if partner.website:
+        if partner.contact_url:
+            website = f"its website, {partner.website}, or " if partner.website else ""
+            sentences.append(f"You can get in touch through {website}its contact page.")
+            link = partner.contact_url
+        elif partner.website:
             sentences.append("You can get in touch through its website.")
             link = partner.website
         else:
@@ -85,12 +96,103 @@ def answer(found: PartnerLookup) -> str:
     return " ".join(sentences) + f" Learn more: {link or office_site}"
 
 
+def contacts(country: Country | None) -> str | None:
+    """Whom to contact in `country` (the ECRIN office when it is not known), or None (logged)
+    when the database cannot be read: callers say so politely and go on."""
+    try:
+        with session_scope() as session:
+            if country is None:
+                return office_answer(session)
+            return answer(lookup(session, country))
+    except SQLAlchemyError:
+        logger.exception("Partner look-up failed for %s", country.iso if country else "-")
+        return None
+
+
 def office_answer(session: Session) -> str:
     """Whom to ask when the country is not known: the ECRIN office points people onwards."""
     office = _office(session)
     site = (office.website if office else None) or ECRIN_WEBSITE
     return (
-        "No problem. ECRIN works through a national partner in each member country, and the "
+        "ECRIN works through a national partner in each member country, and the "
         "ECRIN coordination office in Paris can point you to the right one, or advise you if "
         f"your country has none yet. Learn more: {site}"
     )
+
+
+# --- "Is there a EUPATI platform in my country?" -------------------------------------------
+
+PLATFORM_ACTION = "action_eupati_platform"
+
+
+@dataclass(frozen=True)
+class PlatformLookup:
+    """The EUPATI National Platform(s) of one country, and ECRIN's partner there."""
+
+    country: Country
+    platforms: list[Partner]
+    ecrin_partners: list[Partner]
+
+
+def platform_lookup(session: Session, country: Country) -> PlatformLookup:
+    found = lookup(session, country)
+    return PlatformLookup(country, found.eupati_platforms, found.ecrin_partners)
+
+
+def platform_countries(session: Session) -> list[Country]:
+    """The countries with a EUPATI National Platform listed, by name."""
+    codes = set(
+        session.scalars(
+            select(Partner.country).where(Partner.kind == PartnerKind.EUPATI_PLATFORM)
+        ).all()
+    )
+    countries = gazetteer().countries
+    return sorted((countries[c] for c in codes if c in countries), key=lambda c: c.name)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def platform_answer(found: PlatformLookup) -> str:
+    """Yes (name, website, how to get in touch) or no (and the nearest alternatives), always
+    ending with a link to follow."""
+    name = found.country.display
+    if found.platforms:
+        platform = found.platforms[0]
+        sentences = [f"Yes. The EUPATI National Platform in {name} is {platform.display_name}."]
+        if platform.website:
+            sentences.append(f"Its website is {platform.website}.")
+        if platform.contact:
+            sentences.append(_sentence(platform.contact))
+        link = platform.contact_url or platform.website
+        if link is None:
+            sentences.append(
+                "I don't have a verified website for it; EUPATI's list of national platforms "
+                "can point you to it."
+            )
+        return " ".join(sentences) + f" Learn more: {link or EUPATI_PLATFORMS_PAGE}"
+    sentences = [
+        f"I don't have a EUPATI National Platform listed for {name}. EUPATI's page on its "
+        "national platforms shows the countries that have one, and EUPATI's Open Classroom "
+        "courses are online, so you can take them from any country."
+    ]
+    if found.ecrin_partners:
+        partner = found.ecrin_partners[0]
+        site = f" ({partner.website})" if partner.website else ""
+        sentences.append(
+            f"For clinical research in {name}, ECRIN's national partner is "
+            f"{partner.display_name}{site}."
+        )
+    return " ".join(sentences) + f" Learn more: {EUPATI_PLATFORMS_PAGE}"
+
+
+def platform_question(session: Session) -> str:
+    """No country given: ask for one, and say which countries have a platform listed."""
+    names = [c.display for c in platform_countries(session)]
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+    text = "Which country are you asking about?"
+    if listed:
+        text += f" I have EUPATI National Platforms listed for {listed}."
+    return text + f" Learn more: {EUPATI_PLATFORMS_PAGE}"

@@ -9,31 +9,42 @@ caller's transaction writes nothing. `bot db seed` loads `data/db/*.yml`; `bot e
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.events import AUDIENCES, KINDS
-from bot.models import Event, Partner, PartnerKind
+from bot.countries import gazetteer
+from bot.events import AUDIENCES, KINDS, TIMEZONE_BY_COUNTRY
+from bot.models import Attendance, CrisisLine, Event, Partner, PartnerKind
 from bot.settings import PROJECT_ROOT
 
 SEED_DIR = PROJECT_ROOT / "data" / "db"
 PARTNER_FILES = ("partners.yml", "eupati_platforms.yml")
 EVENT_FILES = ("events.yml",)
+CRISIS_LINE_FILES = ("crisis_lines.yml",)
 
 PARTNER_FIELDS = {
-    "slug", "kind", "name", "acronym", "country", "city", "website", "contact",
+    "slug", "kind", "name", "acronym", "country", "city", "website", "contact_url", "contact",
     "ecrin_status", "status_since", "source_url", "last_checked",
 }  # fmt: skip
 EVENT_FIELDS = {
     "slug", "title", "kind", "organiser", "audience", "starts_at", "ends_at", "online",
-    "location", "country", "url", "description", "source_url",
+    "location", "country", "url", "description", "source_url", "attendance", "timezone",
 }  # fmt: skip
+CRISIS_LINE_FIELDS = {
+    "slug", "country", "rank", "name", "phone", "hours", "notes", "website", "source_url",
+    "last_checked",
+}  # fmt: skip
+# Digits and spaces, and "A or B" for two numbers: what `bot.answers.phone_numbers` reads
+# back out of an answer, so every number said to a user is one of these (ALLOWED_PHONES).
+CRISIS_PHONE = re.compile(r"^\d[\d ]*\d( or \d[\d ]*\d)?$")
 
 
 class SeedError(ValueError):
@@ -81,6 +92,10 @@ def check_partner(row: dict[str, Any], where: str) -> dict[str, Any]:
         value = row.get(date_field)
         if value is not None and not isinstance(value, dt.date):
             raise SeedError(f"{where}: {date_field} must be a date (YYYY-MM-DD)")
+    for url_field in ("website", "contact_url", "source_url"):
+        value = row.get(url_field)
+        if value not in (None, "") and not str(value).startswith(("https://", "http://")):
+            raise SeedError(f"{where}: {url_field} must be a web address, got {value!r}")
     values = {field: row.get(field) for field in PARTNER_FIELDS}
     values["country"] = _check_country(row["country"], where)
     return values
@@ -122,6 +137,8 @@ def check_event(row: dict[str, Any], where: str) -> dict[str, Any]:
     online = row.get("online", False)
     if isinstance(online, str):
         online = online.strip().lower() in ("true", "yes", "1")
+    attendance = _attendance(row.get("attendance"), bool(online), "online" in row, where)
+    country = _check_country(row.get("country"), where)
     values = {field: row.get(field) or None for field in EVENT_FIELDS}
     offset = starts_at.utcoffset() if starts_at else None
     values |= {
@@ -129,10 +146,58 @@ def check_event(row: dict[str, Any], where: str) -> dict[str, Any]:
         "audience": audience,
         "starts_at": starts_at,
         "ends_at": ends_at,
-        "online": bool(online),
-        "country": _check_country(row.get("country"), where),
+        "online": attendance == Attendance.ONLINE,
+        "attendance": attendance,
+        "country": country,
+        "timezone": _timezone(row.get("timezone"), country, starts_at, ends_at, where),
     }
     return values
+
+
+def _attendance(value: Any, online: bool, online_given: bool, where: str) -> str:
+    """in_person, online or hybrid; without it, `online` says which of the first two."""
+    if value in (None, ""):
+        return Attendance.ONLINE if online else Attendance.IN_PERSON
+    attendance = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+    if attendance not in Attendance.ALL:
+        raise SeedError(
+            f"{where}: attendance must be one of {', '.join(Attendance.ALL)}, got {value!r}"
+        )
+    if online_given and online != (attendance == Attendance.ONLINE):
+        raise SeedError(
+            f"{where}: online is {str(online).lower()} but attendance is {attendance} "
+            "(online: true is for online-only events)"
+        )
+    return attendance
+
+
+def _agrees(zone: dt.tzinfo, *moments: dt.datetime | None) -> bool:
+    return all(m is None or m.astimezone(zone).utcoffset() == m.utcoffset() for m in moments)
+
+
+def _timezone(
+    value: Any,
+    country: str | None,
+    starts_at: dt.datetime | None,
+    ends_at: dt.datetime | None,
+    where: str,
+) -> str | None:
+    """The organisers' IANA time zone: as given, or the event's country's when that agrees
+    with the offsets the times were written with (otherwise the offsets alone are kept)."""
+    if value in (None, ""):
+        name = TIMEZONE_BY_COUNTRY.get(country or "")
+        return name if name and _agrees(ZoneInfo(name), starts_at, ends_at) else None
+    try:
+        zone = ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise SeedError(
+            f"{where}: timezone {value!r} is not an IANA time zone like 'Europe/Brussels'"
+        ) from error
+    if not _agrees(zone, starts_at, ends_at):
+        raise SeedError(
+            f"{where}: the times' UTC offsets do not match timezone {value} on those dates"
+        )
+    return str(value)
 
 
 def upsert(session: Session, model: type, rows: Iterable[dict[str, Any]]) -> SeedReport:
@@ -175,3 +240,40 @@ def seed_partners(session: Session, *paths: Path) -> SeedReport:
 def seed_events(session: Session, *paths: Path) -> SeedReport:
     paths = paths or tuple(SEED_DIR / name for name in EVENT_FILES)
     return upsert(session, Event, [r for p in paths for r in _load(p, "events", check_event)])
+
+
+def check_crisis_line(row: dict[str, Any], where: str) -> dict[str, Any]:
+    """A crisis line is said to people in distress: a source page and a check date are
+    required, and the number must read back exactly as dialled."""
+    required = {"slug", "country", "name", "phone", "source_url", "last_checked"}
+    _require(row, CRISIS_LINE_FIELDS, required, where)
+    country = _check_country(row["country"], where)
+    if country not in gazetteer().countries:
+        raise SeedError(f"{where}: country {country} is not in data/db/countries.yml")
+    phone = str(row["phone"]).strip()
+    if not CRISIS_PHONE.match(phone):
+        raise SeedError(
+            f"{where}: phone must be digits and spaces (two numbers: 'A or B'), got {phone!r}"
+        )
+    for url_field in ("source_url", "website"):
+        url = row.get(url_field)
+        if url and not str(url).startswith(("https://", "http://")):
+            raise SeedError(f"{where}: {url_field} must be a web address, got {url!r}")
+    if not isinstance(row["last_checked"], dt.date):
+        raise SeedError(f"{where}: last_checked must be a date (YYYY-MM-DD)")
+    hours = row.get("hours") or None
+    if hours and str(hours)[0].isdigit():
+        # "24 hours" right after the number would read as part of it.
+        raise SeedError(f"{where}: hours must start with a word, like 'free, 24 hours a day'")
+    rank = row.get("rank", 1)
+    if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
+        raise SeedError(f"{where}: rank must be a whole number from 1, got {rank!r}")
+    values = {field: row.get(field) or None for field in CRISIS_LINE_FIELDS}
+    values |= {"country": country, "phone": phone, "rank": rank, "hours": hours}
+    return values
+
+
+def seed_crisis_lines(session: Session, *paths: Path) -> SeedReport:
+    paths = paths or tuple(SEED_DIR / name for name in CRISIS_LINE_FILES)
+    rows = [r for p in paths for r in _load(p, "crisis_lines", check_crisis_line)]
+    return upsert(session, CrisisLine, rows)

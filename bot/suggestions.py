@@ -1,25 +1,20 @@
 """ "Did you mean …?" suggestions when the assistant is unsure what the user asked.
 
-Titles are readable questions, never intent names: FAQ topics take theirs from
-`data/faq/titles.yml`, other intents from `INTENT_TITLES`. A picked FAQ topic comes back as
-`/faq_pick{"faq_key": "faq_trials/placebo"}`, so the answer does not depend on classifying
-the title text again.
+Titles are readable questions, never intent names: FAQ topics take theirs from the
+catalogue in `data/faq/` (bot/knowledge.py), other intents from `INTENT_TITLES`. A picked
+FAQ topic comes back as `/faq_pick{"faq_key": "faq_trials/placebo"}`, so the answer does
+not depend on classifying the title text again.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.conversation import faq_ranking
-from bot.settings import PROJECT_ROOT
+from bot.knowledge import catalogue
 
-TITLES_FILE = PROJECT_ROOT / "data" / "faq" / "titles.yml"
 FAQ_PREFIX = "faq_"
 MAX_SUGGESTIONS = 3
 # Below this, a candidate is noise rather than a plausible reading of the question.
@@ -28,6 +23,7 @@ MIN_CONFIDENCE = 0.05
 INTENT_TITLES = {
     "ask_partner": "Whom can I contact in my country?",
     "ask_events": "What events are coming up?",
+    "ask_eupati_platform": "Is there a EUPATI platform in my country?",
     "handoff": "I'd like to talk to a person",
     "capabilities": "What can you help me with?",
     "bot_identity": "Who are you?",
@@ -45,10 +41,9 @@ class Suggestion:
         return {"title": self.title, "payload": self.payload}
 
 
-@lru_cache(maxsize=1)
-def faq_titles(path: Path = TITLES_FILE) -> dict[str, str]:
+def faq_titles() -> dict[str, str]:
     """Response key ("faq_trials/placebo") -> readable question."""
-    return dict(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return {key: topic.title for key, topic in catalogue().items()}
 
 
 def faq_payload(faq_key: str) -> str:

@@ -22,7 +22,7 @@ import pytest
 
 from bot import db
 from bot.answers import answer_files
-from bot.seed import seed_events, seed_partners
+from bot.seed import seed_crisis_lines, seed_events, seed_partners
 from bot.settings import PROJECT_ROOT
 from tests.telegram_fake import TOKEN as TELEGRAM_TOKEN
 from tests.telegram_fake import FakeBotApi
@@ -44,6 +44,7 @@ def seed_database(url: str, *event_files: Path) -> str:
     with db.session_scope(url) as session:
         seed_partners(session)
         seed_events(session, *event_files)
+        seed_crisis_lines(session)
     return url
 
 

@@ -6,6 +6,8 @@ URL is pointed here instead (TELEGRAM_API_URL).
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import itertools
 import json
 import threading
@@ -24,6 +26,19 @@ class Call:
     method: str
     params: dict[str, Any]
     result: Any = None
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file sent in a multipart request (sendDocument's `document`)."""
+
+    filename: str | None
+    content_type: str
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8")
 
 
 class FakeBotApi:
@@ -54,6 +69,10 @@ class FakeBotApi:
         with self._lock:
             return [c.params for c in self.calls if c.method == method]
 
+    def documents(self) -> list[dict[str, Any]]:
+        """The documents the bot sent (sendDocument): `document` is an `UploadedFile`."""
+        return self.sent("sendDocument")
+
     def messages(self) -> list[dict[str, Any]]:
         """The messages the bot sent, as Telegram returns them (and attaches them to a press
         of one of their buttons)."""
@@ -71,6 +90,8 @@ class FakeBotApi:
             return BOT_USER
         if method == "sendMessage":
             return _bot_message(params, next(self._message_ids))
+        if method == "sendDocument":
+            return _document_message(params, next(self._message_ids))
         if method == "editMessageReplyMarkup":
             # Telegram answers with the edited message (we don't keep texts, so it has none).
             return _bot_message(params, int(params["message_id"]))
@@ -84,11 +105,14 @@ class FakeBotApi:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 _, bot_token, method = self.path.split("/", 2)
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                if self.headers.get("Content-Type", "").startswith("application/json"):
-                    params = json.loads(body or "{}")
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                content_type = self.headers.get("Content-Type", "")
+                if content_type.startswith("application/json"):
+                    params = json.loads(raw.decode() or "{}")
+                elif content_type.startswith("multipart/form-data"):
+                    params = _multipart(content_type, raw)
                 else:
-                    params = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
+                    params = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
                 for key in ("reply_markup",):
                     if isinstance(params.get(key), str):
                         params[key] = json.loads(params[key])
@@ -123,6 +147,41 @@ def _bot_message(params: dict[str, Any], message_id: int) -> dict[str, Any]:
     }
     if params.get("reply_markup"):
         message["reply_markup"] = params["reply_markup"]
+    return message
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """A multipart/form-data body (how files are uploaded): fields as text, files as
+    `UploadedFile`."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    params: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        content = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None or part.get_content_type() != "text/plain":
+            params[name] = UploadedFile(filename, part.get_content_type(), content)
+        else:
+            params[name] = content.decode(part.get_content_charset() or "utf-8")
+    return params
+
+
+def _document_message(params: dict[str, Any], message_id: int) -> dict[str, Any]:
+    """What Telegram answers to sendDocument: the message, with the document's details."""
+    message = _bot_message(params, message_id)
+    del message["text"]
+    upload = params.get("document")
+    if isinstance(upload, UploadedFile):
+        message["document"] = {
+            "file_id": f"doc-{message_id}",
+            "file_unique_id": f"udoc-{message_id}",
+            "file_name": upload.filename,
+            "mime_type": upload.content_type,
+            "file_size": len(upload.content),
+        }
+    if params.get("caption"):
+        message["caption"] = params["caption"]
     return message
 
 

@@ -156,3 +156,93 @@ def test_one_line_snippet_shows_the_chat_as_a_bubble_on_another_site(browser, pa
     expect(frame.locator(".msg--bot").first).to_contain_text("ECRIN assistant", timeout=30_000)
     host.screenshot(path="/tmp/ecrin-embed.png")
     context.close()
+
+
+# --- A plan to keep: its links under the message that offers it ----------------------------
+
+
+@pytest.fixture
+def plan_chat(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The real web channel and page, served by uvicorn, with a scripted agent instead of the
+    trained model (tests/test_rest_channel.py): its last reply offers a plan to keep."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from tests.conftest import free_port, seed_database
+    from tests.test_plan_page import use_small_guidance
+    from tests.test_rest_channel import web_chat_app
+
+    monkeypatch.setenv("DATABASE_URL", seed_database(f"sqlite:///{tmp_path / 'ecrin.db'}"))
+    use_small_guidance(tmp_path, monkeypatch)
+    port = free_port()
+    config = uvicorn.Config(
+        web_chat_app(), host="127.0.0.1", port=port, ws="none", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the web chat did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/webhooks/web/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_a_plan_offered_in_the_chat_can_be_downloaded_or_opened(browser, plan_chat) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)
+    page = context.new_page()
+    problems: list[str] = []  # failed requests (but the favicon) and blocked content
+    page.on(
+        "response",
+        lambda reply: reply.status >= 400
+        and not reply.url.endswith("/favicon.ico")
+        and problems.append(f"{reply.status} {reply.url}"),
+    )
+    page.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and problems.append(message.text),
+    )
+    page.goto(plan_chat)
+    ask(page, "help me plan patient involvement for my trial")
+
+    download = page.get_by_role("link", name="Download your plan")
+    expect(download).to_be_visible(timeout=30_000)
+    # Under the message that offers it, which comes after the plan itself.
+    expect(page.locator(".chat__log > *").last).to_contain_text("Download your plan")
+    offer = page.locator(".msg--bot").last.inner_text()
+    assert offer.endswith("This plan was made today from the sources it names.")
+    href = download.get_attribute("href")
+    assert href.startswith("plan?") and "country=Italy" in href and "made=2026-12-01" in href
+    assert download.get_attribute("download") == "patient-involvement-plan-2026-12-01.html"
+
+    with page.expect_download() as downloading:
+        download.click()
+    saved = downloading.value
+    assert saved.suggested_filename == "patient-involvement-plan-2026-12-01.html"
+    with open(saved.path(), encoding="utf-8") as kept:
+        text = kept.read()
+    assert "Patient-involvement plan: a rare-disease trial in Italy" in text
+    assert "https://toolbox.eupati.eu/guidance/" in text and "ItaCRIN" in text
+
+    opener = page.get_by_role("link", name="Open it")
+    assert opener.get_attribute("target") == "_blank"
+    with context.expect_page() as opening:
+        opener.click()
+    opened = opening.value
+    expect(opened.get_by_role("heading", level=1)).to_contain_text(
+        "a rare-disease trial in Italy", timeout=30_000
+    )
+    source = opened.get_by_role("link", name="https://toolbox.eupati.eu/guidance/")
+    expect(source.first).to_be_visible()
+    page.screenshot(path="/tmp/ecrin-web-plan.png", full_page=True)
+
+    page.reload()  # the offer comes back with the conversation
+    expect(page.get_by_role("link", name="Download your plan")).to_have_count(1, timeout=30_000)
+    assert problems == []
+    context.close()

@@ -122,15 +122,26 @@ def test_past_events_list_real_editions_with_a_button_for_more(assistant: Assist
     assert more[0]["text"].startswith("More: events in the past:")
 
 
-def test_involvement_form_asks_stage_then_country_then_guides(assistant: Assistant) -> None:
+def test_involvement_form_asks_what_is_missing_then_gives_the_plan(assistant: Assistant) -> None:
     sender = "e2e-involve"
     first = assistant.ask("I'm a researcher, can you help me involve patients in my study?", sender)
     assert "Which stage" in first[0]["text"]
     assert [b["title"] for b in first[0]["buttons"]][-1] == "Not sure"
     assert "Which country" in assistant.reply_text("design", sender)
-    text = assistant.reply_text("Ireland", sender)
-    assert text.startswith("Designing the study:")
-    assert "NCTO" in text and "IPPOSI" in text
+    assert "What kind of study" in assistant.reply_text("Ireland", sender)
+    replies = assistant.ask("a trial in children", sender)
+    texts = [reply.get("text") or "" for reply in replies]
+    assert texts[0] == (
+        "Here is a patient-involvement plan for a trial with children and young people in "
+        "Ireland, at the design stage."
+    )
+    assert texts[1].startswith("Designing and planning the study:\n1. ")
+    assert any(text.startswith("Children and young people:") for text in texts)
+    assert any("NCTO" in text and "IPPOSI" in text for text in texts)
+    keep = [reply for reply in replies if reply.get("custom")]
+    assert keep[0]["custom"]["involvement_plan"]["query"] == (
+        "stage=design&kind=trial&population=children&country=Ireland"
+    )
 
 
 def test_web_history_and_forget_only_touch_web_conversations(assistant: Assistant) -> None:

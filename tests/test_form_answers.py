@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.form_answers import country_answer, looks_like_question, stage_answer
-from bot.involvement import ALL_STAGES
+from bot.form_answers import country_answer, is_done, is_skip, looks_like_question, may_answer
 
 
 @pytest.mark.parametrize(
@@ -39,19 +38,44 @@ def test_a_message_about_something_else_is_not_an_answer(text: str, intent: str)
     assert country_answer(text, intent) is None
 
 
-def test_a_stage_is_described_not_asked_about() -> None:
-    assert stage_answer("we're recruiting", "inform", requested=True).key == "conduct"
-    assert stage_answer("actually we started recruiting", "inform", requested=False).key == (
-        "conduct"
-    )
-    assert stage_answer("what is a protocol?", "faq_trials", requested=True) is None
-    assert stage_answer("how do we publish results for patients", "faq_ppi", True) is None
-    assert stage_answer("my friend is not breathing, design", "emergency", True) is None
+@pytest.mark.parametrize(
+    ("text", "intent", "skip"),
+    [
+        ("not sure", "dont_know", True),
+        ("/dont_know", "dont_know", True),
+        ("no idea", "inform", True),
+        ("skip", "inform", True),
+        ("skip", "stop", True),
+        ("not sure, I feel dizzy", "emergency", False),
+        ("we're recruiting", "inform", False),
+    ],
+)
+def test_not_knowing_skips_the_question(text: str, intent: str, skip: bool) -> None:
+    assert is_skip(text, intent) is skip
 
 
-def test_not_knowing_answers_only_the_stage_question() -> None:
-    assert stage_answer("/dont_know", "dont_know", requested=True) is ALL_STAGES
-    assert stage_answer("not sure", "dont_know", requested=False) is None
+@pytest.mark.parametrize(
+    ("text", "intent", "done"),
+    [
+        ("that's all", "goodbye", True),
+        ("nothing else", "thank", True),
+        ("that's all I can tell you", "inform", True),
+        ("just give me the plan", "plan_involvement", True),
+        ("finished", "done", True),
+        ("is that all?", "faq_trials", False),
+        ("that's all, I can't breathe", "emergency", False),
+        ("we're recruiting", "inform", False),
+    ],
+)
+def test_thats_all_ends_the_questions(text: str, intent: str, done: bool) -> None:
+    assert is_done(text, intent) is done
+
+
+def test_a_question_is_never_read_as_an_answer() -> None:
+    assert may_answer("we're recruiting", "inform")
+    assert not may_answer("what is a protocol?", "faq_trials")
+    assert not may_answer("my friend is not breathing, design", "emergency")
+    assert may_answer("how do we pay patient partners in our trial?", "plan_involvement")
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bot.answers import ALLOWED_PHONES, answer_files, answer_problems, phone_numbers, read_answers
+from bot.knowledge import catalogue, content_problems
 from bot.settings import PROJECT_ROOT
 from bot.suggestions import faq_titles
 
@@ -91,8 +92,14 @@ def test_answers_are_short_plain_and_end_with_a_link(key: str) -> None:
     assert answer_problems(responses()[key]) == []
 
 
-def test_titles_name_only_existing_topics() -> None:
-    assert set(faq_titles()) <= set(FAQ_KEYS)
+@pytest.mark.parametrize("key", FAQ_KEYS)
+def test_answers_keep_the_content_rules(key: str) -> None:
+    """Trusted link, a source and a check date, dated facts dated, plain enough to read."""
+    assert content_problems(catalogue().get(key), responses()[key]) == []
+
+
+def test_the_catalogue_names_only_existing_topics() -> None:
+    assert set(catalogue()) <= set(FAQ_KEYS)
 
 
 def test_no_invented_phone_numbers_in_any_response() -> None:

@@ -7,7 +7,7 @@ from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.policies import FollowUpPolicy
@@ -126,3 +126,119 @@ def test_and_in_another_country_after_events_continues_the_events_question(polic
     # Asked first, the same words are a partner question: left to the rules.
     first = DialogueStateTracker.from_events("t", list(tracker.events)[-2:], slots=domain.slots)
     assert predicted(policy, first, domain) is None
+
+
+def researcher_says(
+    domain: Domain, text: str, intent: str, place: str | None = None, in_form: bool = False
+) -> DialogueStateTracker:
+    entities = [{"entity": "country", "value": place}] if place else []
+    parse_data = {"intent": {"name": intent, "confidence": 0.6}, "entities": entities}
+    events = [ActionExecuted("action_listen")]
+    if in_form:
+        events += [ActionExecuted("involvement_form"), ActiveLoop("involvement_form")]
+        events += [SlotSet("requested_slot", "study_kind"), ActionExecuted("action_listen")]
+    events.append(UserUttered(text, parse_data["intent"], entities, parse_data))
+    return DialogueStateTracker.from_events("t", events, slots=domain.slots)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "place", "plan"),
+    [
+        # Their own study, and where it is: a plan, whatever FAQ topic the model saw.
+        (
+            "how should we pay the patient partners on our board? we're in Norway",
+            "faq_ppi",
+            "Norway",
+            True,
+        ),
+        # Too unclear for the model, but plainly about their study.
+        (
+            "I lead a rare disease trial and want patients to help design it",
+            "nlu_fallback",
+            None,
+            True,
+        ),
+        ("we run a registry study in Norway and want patients on board", "inform", "Norway", True),
+        ("we're based in Norway", "inform", "Norway", False),
+        ("help me get patients involved in my research", "faq_ppi", None, True),
+        # A clear PPI question keeps its answer, though it says "our".
+        ("how should we report patient involvement in our paper?", "faq_ppi", None, False),
+        ("what is patient involvement?", "nlu_fallback", None, False),
+        ("how do we register our trial?", "faq_trials", "Spain", False),
+    ],
+)
+def test_a_researcher_describing_their_study_gets_the_plan(
+    policy: FollowUpPolicy, domain: Domain, text: str, intent: str, place: str | None, plan: bool
+) -> None:
+    tracker = researcher_says(domain, text, intent, place)
+    assert (predicted(policy, tracker, domain) == "involvement_form") is plan
+
+
+@pytest.mark.parametrize("intent", ["goodbye", "thank", "deny", "done"])
+def test_thats_all_in_the_involvement_form_gives_the_plan_not_a_goodbye(
+    policy: FollowUpPolicy, domain: Domain, intent: str
+) -> None:
+    tracker = researcher_says(domain, "that's all", intent, in_form=True)
+    assert predicted(policy, tracker, domain) == "involvement_form"
+    tracker = researcher_says(domain, "that's all", intent)
+    assert predicted(policy, tracker, domain) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "to_form"),
+    [
+        ("skip", "stop", True),
+        ("no idea", "dont_know", True),
+        ("it's a randomised trial of a new inhaler in teenagers", "faq_trials", True),
+        ("stop", "stop", False),
+        ("can children take part in trials?", "faq_trials", False),
+        ("my colleague collapsed", "emergency", False),
+    ],
+)
+def test_an_answer_the_model_misread_still_reaches_the_form(
+    policy: FollowUpPolicy, domain: Domain, text: str, intent: str, to_form: bool
+) -> None:
+    tracker = researcher_says(domain, text, intent, in_form=True)
+    assert (predicted(policy, tracker, domain) == "involvement_form") is to_form
+
+
+def test_a_correction_right_after_the_plan_plans_again(
+    policy: FollowUpPolicy, domain: Domain
+) -> None:
+    def after_plan(text: str, intent: str) -> DialogueStateTracker:
+        return DialogueStateTracker.from_events(
+            "t",
+            [
+                ActionExecuted("action_listen"),
+                UserUttered("help me involve patients", {"name": "plan_involvement"}),
+                ActionExecuted("action_involvement_guidance"),
+                BotUttered("Here is a patient-involvement plan for a trial in Spain."),
+                ActionExecuted("action_listen"),
+                UserUttered(text, {"name": intent}),
+            ],
+            slots=domain.slots,
+        )
+
+    assert predicted(policy, after_plan("actually it's in children", "inform"), domain) == (
+        "involvement_form"
+    )
+    assert predicted(policy, after_plan("what is a placebo?", "faq_trials"), domain) is None
+
+
+def test_an_unclear_message_naming_a_place_continues_with_it(
+    policy: FollowUpPolicy, domain: Domain
+) -> None:
+    entities = [
+        {"entity": "organisation", "value": "ECRIN"},
+        {"entity": "country", "value": "Deutschland"},
+    ]
+    parse_data = {"intent": {"name": "nlu_fallback", "confidence": 0.45}, "entities": entities}
+    tracker = DialogueStateTracker.from_events(
+        "t",
+        [
+            ActionExecuted("action_listen"),
+            UserUttered("ECRIN in Deutschland", parse_data["intent"], entities, parse_data),
+        ],
+        slots=domain.slots,
+    )
+    assert predicted(policy, tracker, domain) == "action_follow_up"

@@ -24,7 +24,9 @@ KNOWN_WARNINGS = [
     r"The utterance .(utter_ask_country|utter_ask_research_stage|utter_default|utter_ask_rephrase"
     r"|utter_lookup_unavailable|utter_ask_country_again|utter_ask_research_stage_again"
     r"|utter_country_noted|utter_place_unknown|utter_nothing_to_repeat"
-    r"|utter_ask_country_for_guidance)' is not used",
+    r"|utter_ask_country_for_guidance|utter_ask_study_kind|utter_ask_study_kind_again"
+    r"|utter_ask_population|utter_ask_population_again|utter_ask_help_topics"
+    r"|utter_ask_help_topics_again|utter_plan_to_keep)' is not used",
 ]
 
 

@@ -79,18 +79,23 @@ def test_a_country_after_a_partner_answer_looks_up_that_country(database_url: st
     assert {"event": "slot", "timestamp": None, "name": "country", "value": "Hungary"} in returned
 
 
-def test_a_correction_of_stage_after_guidance_gives_the_guidance_again(database_url: str) -> None:
+def test_a_correction_of_stage_after_the_plan_gives_the_plan_again(database_url: str) -> None:
     events = [
         user("help me involve patients", "plan_involvement"),
         action("involvement_form"),
         action("action_involvement_guidance"),
-        bot("Designing the study: … Learn more: https://ecrin.org"),
+        bot("Here is a patient-involvement plan for a trial in Ireland, at the design stage."),
         user("actually we've started recruiting", "inform"),
     ]
     messages, _ = run(
-        ActionFollowUp, events, slots={"research_stage": "design", "country": "Ireland"}
+        ActionFollowUp,
+        events,
+        slots={"research_stage": ["design"], "study_kind": "trial", "country": "Ireland"},
     )
-    assert messages[0]["text"].startswith("Running the study") and "NCTO" in messages[0]["text"]
+    texts = [m.get("text") or "" for m in messages]
+    assert texts[0].endswith("a trial in Ireland, at the running stage.")
+    assert texts[1].startswith("Running the study:")
+    assert any("NCTO" in text for text in texts)
 
 
 def test_a_country_out_of_the_blue_is_remembered_and_never_echoed() -> None:
@@ -107,5 +112,11 @@ def test_a_stage_out_of_the_blue_starts_the_involvement_plan() -> None:
     assert returned[-1] == {"event": "followup", "timestamp": None, "name": "involvement_form"}
     assert {e.get("name"): e.get("value") for e in returned[:-1]} == {
         "country": "Norway",
-        "research_stage": "conduct",
+        "research_stage": ["conduct"],
     }
+
+
+def test_ecrin_and_a_country_alone_is_a_partner_question(database_url: str) -> None:
+    messages, returned = run(ActionFollowUp, [user("ECRIN in Deutschland", "inform")])
+    assert "KKS" in messages[0]["text"]
+    assert [e["value"] for e in returned] == ["Germany"]

@@ -1,10 +1,13 @@
-"""Validation of webhook bodies: every bad input gets a 4xx and a reason a developer can use."""
+"""Validation of webhook bodies: every bad input gets a 4xx and a reason a developer can use.
+And the web chat's plan page, served by the real web channel on a Sanic app."""
 
 import json
 
 import pytest
 
 from bot.channels.rest import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, BadRequest, parse_body
+from tests.test_plan_page import QUERY as PLAN_QUERY
+from tests.test_plan_page import SOURCE_URL, use_small_guidance
 
 
 def body(**fields) -> bytes:
@@ -44,3 +47,153 @@ def test_bad_bodies_are_rejected_with_a_reason(raw: bytes, status: int, reason: 
         parse_body(raw)
     assert caught.value.status == status
     assert reason in str(caught.value)
+
+
+# --- The web chat's plan page: GET /webhooks/web/plan ------------------------------------------
+
+
+class ScriptedAgent:
+    """Stands in for Rasa's agent behind the real web channel (no trained model needed): it
+    stores each message and its scripted replies in Rasa's in-memory tracker store, and sends
+    the replies as Rasa does (`BotUttered.message()` through the output channel)."""
+
+    def __init__(self, replies: list[tuple[str, dict | None]]) -> None:
+        from rasa.core.tracker_store import InMemoryTrackerStore
+        from rasa.shared.core.domain import Domain
+
+        self.replies = replies
+        self.tracker_store = InMemoryTrackerStore(Domain.empty())
+
+    async def handle_message(self, message) -> None:
+        from rasa.shared.core.events import BotUttered, UserUttered
+
+        tracker = await self.tracker_store.get_or_create_tracker(message.sender_id)
+        tracker.update(UserUttered(message.text, input_channel=message.input_channel))
+        for text, custom in self.replies:
+            event = BotUttered(text, data={"custom": custom} if custom else {})
+            tracker.update(event)
+            await message.output_channel.send_response(message.sender_id, event.message())
+        await self.tracker_store.save(tracker)
+
+
+PLAN_TO_KEEP = "This plan was made today from the sources it names."
+PLAN_REPLIES = [
+    ("Here is a patient-involvement plan for a rare-disease trial in Italy.", None),
+    (PLAN_TO_KEEP, {"involvement_plan": {"query": PLAN_QUERY, "made": "2026-12-01"}}),
+]
+
+
+def web_chat_app(agent: ScriptedAgent | None = None):
+    """A Sanic app with the real web channel at /webhooks/web/, as Rasa's server mounts it."""
+    import uuid
+
+    from rasa.core.channels.channel import register
+    from sanic import Sanic
+
+    from bot.channels.web import WebChatInput
+
+    # As sanic-testing does: Sanic rewrites some of its own methods at start-up, and only in
+    # test mode can a process start more than one app.
+    Sanic.test_mode = True
+    app = Sanic(f"web_chat_test_{uuid.uuid4().hex[:8]}")
+    app.ctx.agent = agent or ScriptedAgent(PLAN_REPLIES)
+    register([WebChatInput()], app, route="/webhooks/")
+    return app
+
+
+@pytest.fixture
+def web_client(database_url: str, tmp_path, monkeypatch):
+    from starlette.testclient import TestClient
+
+    use_small_guidance(tmp_path, monkeypatch)
+    with TestClient(web_chat_app()) as client:
+        yield client
+
+
+def test_the_plan_page_is_served_to_open_or_download(web_client) -> None:
+    reply = web_client.get(f"/webhooks/web/plan?{PLAN_QUERY}&made=2026-12-01")
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "text/html; charset=utf-8"
+    assert reply.headers["content-disposition"] == (
+        'inline; filename="patient-involvement-plan-2026-12-01.html"'
+    )
+    csp = reply.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    page = reply.text
+    assert "Patient-involvement plan: a rare-disease trial in Italy" in page
+    assert "Step for the design stage." in page and SOURCE_URL in page and "ItaCRIN" in page
+    assert "1 December 2026" in page
+
+
+def test_a_plan_link_without_a_date_is_made_today(web_client) -> None:
+    import datetime as dt
+
+    reply = web_client.get("/webhooks/web/plan?stage=conduct")
+    assert reply.status_code == 200
+    name = f"patient-involvement-plan-{dt.date.today().isoformat()}.html"
+    assert name in reply.headers["content-disposition"]
+    assert "ECRIN coordination office" in reply.text  # no country: the office
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("stage=launch", "stage must be one of"),
+        ("kind=trial&colour=blue", "unknown parameter: colour"),
+        ("country=Atlantis", "unknown country"),
+        ("country=%FF%FE", "unknown country"),
+        ("stage=design&made=2999-01-01", "must not be in the future"),
+        ("stage=design&made=1st%20December", "must be a date like"),
+        ("stage=" + "design," * 200, "longer than"),
+    ],
+)
+def test_a_bad_plan_link_gets_a_400_with_a_reason(web_client, query: str, reason: str) -> None:
+    reply = web_client.get(f"/webhooks/web/plan?{query}")
+    assert reply.status_code == 400
+    assert reason in reply.json()["error"]
+
+
+def test_unreadable_guidance_is_a_503_not_a_500(database_url, tmp_path, monkeypatch) -> None:
+    from starlette.testclient import TestClient
+
+    from bot import involvement
+
+    monkeypatch.setattr(
+        involvement, "guidance", lambda: involvement.read_guidance(tmp_path / "missing.yml")
+    )
+    with TestClient(web_chat_app()) as client:
+        reply = client.get(f"/webhooks/web/plan?{PLAN_QUERY}")
+    assert reply.status_code == 503 and "unavailable" in reply.json()["error"]
+
+
+def test_the_plan_offer_reaches_the_page_and_comes_back_in_the_history(web_client) -> None:
+    sender = "0b6f3a52-5d1c-4b8e-9f3e-2a7c1d9e4f60"
+    reply = web_client.post(
+        "/webhooks/web/webhook", json={"sender": sender, "message": "plan my involvement"}
+    )
+    offer = {"involvement_plan": {"query": PLAN_QUERY, "made": "2026-12-01"}}
+    assert reply.status_code == 200
+    assert [message.get("custom") for message in reply.json()] == [None, None, offer]
+    history = web_client.get(f"/webhooks/web/history?sender={sender}").json()
+    assert history[-1] == {"from": "bot", "text": PLAN_TO_KEEP, "buttons": [], "custom": offer}
+
+
+def test_the_transcript_keeps_only_the_plan_of_a_custom_payload() -> None:
+    from rasa.shared.core.events import BotUttered
+
+    from bot.channels.web import transcript
+
+    events = [
+        BotUttered("Keep it.", data={"custom": {"involvement_plan": {"query": "stage=design"}}}),
+        BotUttered("A map.", data={"custom": {"map": {"lat": 1}}}),
+        BotUttered(None, data={"custom": {"involvement_plan": {"query": 3}}}),
+    ]
+    assert transcript(events) == [
+        {
+            "from": "bot",
+            "text": "Keep it.",
+            "buttons": [],
+            "custom": {"involvement_plan": {"query": "stage=design", "made": ""}},
+        },
+        {"from": "bot", "text": "A map.", "buttons": []},
+    ]

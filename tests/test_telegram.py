@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import logging
 import sqlite3
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from bot.channels.feedback import NEGATIVE, POSITIVE, THANKS
 from bot.channels.telegram import (
     FORGOTTEN,
+    PLAN_CAPTION,
     TEXT_ONLY,
     TelegramOutput,
     button_data,
@@ -23,6 +25,7 @@ from bot.channels.telegram import (
 from bot.privacy import PRIVACY_NOTICE, pseudonym
 from tests.conftest import TELEGRAM_SECRET, Assistant
 from tests.telegram_fake import TOKEN, FakeBotApi, callback_update, message_update
+from tests.test_plan_page import QUERY, SOURCE_URL, use_small_guidance
 
 WEBHOOK = "/webhooks/telegram/webhook"
 
@@ -89,6 +92,68 @@ def test_only_the_last_chunk_of_a_long_answer_carries_the_feedback_row(
     *first, last = fake_telegram.sent()
     assert first and all("reply_markup" not in chunk for chunk in first)
     assert last["reply_markup"]["inline_keyboard"] == [FEEDBACK_ROW]
+
+
+# --- A plan to keep arrives as a document -------------------------------------------------
+
+PLAN_TO_KEEP = "This plan was made today from the sources it names."
+
+
+@pytest.fixture
+def plan_guidance(tmp_path, monkeypatch):
+    return use_small_guidance(tmp_path, monkeypatch)
+
+
+def offered(query: str = QUERY, made: str | None = "2026-12-01") -> dict:
+    """The message after a plan, as Rasa hands it to the channel (utter_plan_to_keep)."""
+    return {"text": PLAN_TO_KEEP, "custom": {"involvement_plan": {"query": query, "made": made}}}
+
+
+def test_a_plan_to_keep_is_sent_as_its_page_after_the_text(
+    fake_telegram: FakeBotApi, database_url: str, plan_guidance
+) -> None:
+    fake_telegram.clear()
+    output = TelegramOutput(make_bot(TOKEN, fake_telegram.url), chat_id=2002)
+    asyncio.run(output.send_response("someone", offered()))
+    assert [call.method for call in fake_telegram.calls] == ["sendMessage", "sendDocument"]
+    assert fake_telegram.sent()[0]["text"] == PLAN_TO_KEEP
+    [sent] = fake_telegram.documents()
+    assert sent["chat_id"] == "2002" and sent["caption"] == PLAN_CAPTION
+    page = sent["document"]
+    assert page.filename == "patient-involvement-plan-2026-12-01.html"
+    assert page.content_type == "text/html"
+    assert "Patient-involvement plan: a rare-disease trial in Italy" in page.text
+    assert "Step for the design stage." in page.text
+    assert "Step for the payment help topic." in page.text
+    assert SOURCE_URL in page.text and "ItaCRIN" in page.text  # its sources and contacts
+    assert output.sent == 2
+
+
+@pytest.mark.parametrize(
+    "custom",
+    [
+        {"involvement_plan": {"query": "stage=launch", "made": "2026-12-01"}},
+        {"involvement_plan": {"query": QUERY, "made": "2999-01-01"}},
+        {"involvement_plan": "stage=design"},
+        {"involvement_plan": {"made": "2026-12-01"}},
+    ],
+)
+def test_a_bad_plan_payload_is_logged_and_skipped(
+    fake_telegram: FakeBotApi, database_url: str, plan_guidance, caplog, custom
+) -> None:
+    fake_telegram.clear()
+    output = TelegramOutput(make_bot(TOKEN, fake_telegram.url), chat_id=2003)
+    with caplog.at_level(logging.WARNING, logger="bot.channels.telegram"):
+        asyncio.run(output.send_response("someone", {"text": PLAN_TO_KEEP, "custom": custom}))
+    assert [call.method for call in fake_telegram.calls] == ["sendMessage"]
+    assert "Skipped a plan payload that cannot be read" in caplog.text
+
+
+def test_other_custom_payloads_are_not_shown(fake_telegram: FakeBotApi) -> None:
+    fake_telegram.clear()
+    output = TelegramOutput(make_bot(TOKEN, fake_telegram.url), chat_id=2004)
+    asyncio.run(output.send_custom_json("someone", {"map": {"lat": 48.8, "lon": 2.3}}))
+    assert fake_telegram.calls == [] and output.sent == 0
 
 
 def send(assistant: Assistant, update: dict | bytes, secret: str | None = TELEGRAM_SECRET):
@@ -257,3 +322,14 @@ def _user_texts(path: str, sender: str) -> list[str]:
             "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
         ).fetchall()
     return [json.loads(data)["text"] for (data,) in rows]
+
+
+def test_a_plan_from_the_real_assistant_arrives_as_a_document(assistant, telegram) -> None:
+    text = "We're designing a rare disease trial in Italy. How should we pay our patient partners?"
+    assert send(assistant, message_update(text, chat_id=1012))[0] == 200
+    assert telegram.calls[-1].method == "sendDocument"  # after the plan's messages
+    [sent] = telegram.documents()
+    assert sent["caption"] == PLAN_CAPTION and sent["document"].filename.endswith(".html")
+    page = sent["document"].text
+    assert "Patient-involvement plan: a rare-disease trial" in page and "ItaCRIN" in page
+    assert 'class="sources"' in page and "https://" in page

@@ -12,10 +12,13 @@ token Telegram was given with `setWebhook`.
 * Replies use HTML parse mode with everything escaped, split under Telegram's 4096 limit.
 * `/start`, `/help`, `/privacy`, `/forget` (erases this chat's conversation).
 * Conversations are stored under a keyed hash of the chat id, never the chat id itself.
+* A patient-involvement plan offered to keep (an `involvement_plan` custom payload) is sent
+  as its page, an HTML document (bot/plan_page.py); other custom payloads are not shown.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import html
 import logging
@@ -31,12 +34,14 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     MaybeInaccessibleMessage,
     Update,
 )
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import TelegramError
 
+from bot import plan_page
 from bot.channels.feedback import FEEDBACK_EMOJI, THANKS, is_answer, is_feedback
 from bot.channels.rest import (
     APOLOGY,
@@ -57,6 +62,7 @@ TITLE_MARKER = "t:"  # callback data that stands for "use the button's own title
 COMMAND_PAYLOADS = {"/start": "/greet", "/help": "/capabilities"}
 FORGOTTEN = "Done: I've erased this conversation. Send me a message any time to start again."
 TEXT_ONLY = "Sorry, I can only read text messages. Please type your question."
+PLAN_CAPTION = "Your patient-involvement plan"
 
 
 def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -144,6 +150,36 @@ class TelegramOutput(OutputChannel):
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._send(image)
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        """A plan offered to keep arrives as its page, a document; a payload that cannot be
+        read is logged and skipped (the message's text has gone already). Other payloads are
+        for other channels: Rasa's default would post them as raw JSON."""
+        try:
+            # Blocking: the guidance file and the partner database.
+            plan = await asyncio.to_thread(plan_page.plan_from_custom, json_message)
+        except plan_page.PlanRequestError as error:
+            logger.warning("Skipped a plan payload that cannot be read: %s", error)
+            return
+        except Exception:
+            logger.exception("Building the plan page for Telegram failed")
+            return
+        if plan is None:
+            return
+        document = InputFile(
+            plan_page.plan_html(plan).encode("utf-8"),
+            filename=plan_page.plan_filename(plan),
+        )
+        try:
+            await self.bot.send_document(
+                chat_id=self.chat_id, document=document, caption=PLAN_CAPTION
+            )
+        except TelegramError:
+            logger.exception("Sending the plan page to Telegram failed")
+            return
+        self.sent += 1
 
 
 class TelegramInput(InputChannel):

@@ -5,7 +5,9 @@
 * `POST /webhooks/web/webhook` — the validated REST protocol under the channel name "web", so
   staff can tell web conversations from API ones;
 * `GET /webhooks/web/history?sender=…` — the transcript, so a reload keeps the conversation;
-* `POST /webhooks/web/forget` — erase this conversation; `GET /webhooks/web/privacy`.
+* `POST /webhooks/web/forget` — erase this conversation; `GET /webhooks/web/privacy`;
+* `GET /webhooks/web/plan?<situation>&made=<date>` — a patient-involvement plan as a page to
+  keep (bot/plan_page.py), linked under the message that offers it.
 
 The sender id is a random UUID the page keeps in localStorage: whoever holds it holds the
 conversation, like a session cookie.
@@ -13,7 +15,9 @@ conversation, like a session cookie.
 
 from __future__ import annotations
 
+import asyncio
 import html
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,16 @@ from bot.channels.rest import (
     error_response,
     parse_json_object,
 )
+from bot.plan_page import (
+    PAYLOAD_KEY,
+    PlanRequestError,
+    plan_filename,
+    plan_from_payload,
+    plan_html,
+)
 from bot.privacy import PRIVACY_NOTICE, erase_conversation
+
+logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -44,6 +57,16 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+
+# The plan page has its own inline style and no script: nothing else may load or run in it.
+PLAN_SECURITY_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+    ),
+}
+PLAN_UNAVAILABLE = "the plan page is unavailable right now; please try again in a moment"
 
 
 class WebChatInput(RestInput):
@@ -89,7 +112,27 @@ class WebChatInput(RestInput):
                 return response.json({"erased_events": 0})
             return response.json({"erased_events": erase_conversation(sender)})
 
+        @webhook.route("/plan", methods=["GET"])
+        async def plan(request: Request) -> HTTPResponse:
+            try:
+                page, name = await asyncio.to_thread(
+                    plan_page, request.query_string, request.args.get("made")
+                )
+            except PlanRequestError as error:
+                return error_response(BadRequest(str(error)))
+            except Exception:  # the guidance data cannot be read: ours to fix, logged
+                logger.exception("Building a plan page failed")
+                return response.json({"error": PLAN_UNAVAILABLE}, status=503)
+            headers = {**PLAN_SECURITY_HEADERS, "Content-Disposition": f'inline; filename="{name}"'}
+            return response.html(page, headers=headers)
+
         webhook.static("/static", str(STATIC_DIR), name="web_static")
+
+
+def plan_page(query: str, made: str | None) -> tuple[str, str]:
+    """The plan page for a plan link, and its file name (blocking: database and files)."""
+    plan = plan_from_payload(query, made)
+    return plan_html(plan), plan_filename(plan)
 
 
 async def _web_events(request: Request, sender: str) -> list[Any]:
@@ -115,7 +158,8 @@ def transcript(events: Any) -> list[dict[str, Any]]:
     """User and assistant messages, as the page shows them (button clicks by their title).
 
     A rating carries its payload as `feedback`, so the page shows the answer before it as
-    rated (a typed 👍 is just a message)."""
+    rated (a typed 👍 is just a message). A message that offered a plan carries it as
+    `custom`, as the webhook's reply did, so its links come back too."""
     from rasa.shared.core.events import BotUttered, UserUttered
 
     shown: list[dict[str, Any]] = []
@@ -129,15 +173,28 @@ def transcript(events: Any) -> list[dict[str, Any]]:
             text = (event.metadata or {}).get("display") or event.text or ""
             if text and not text.startswith("/"):
                 shown.append({"from": "user", "text": text})
-        elif isinstance(event, BotUttered) and (event.text or event.data.get("buttons")):
-            shown.append(
-                {
-                    "from": "bot",
-                    "text": event.text or "",
-                    "buttons": event.data.get("buttons") or [],
-                }
-            )
+        elif isinstance(event, BotUttered):
+            plan = _plan_payload(event.data.get("custom"))
+            if not (event.text or event.data.get("buttons") or plan):
+                continue
+            entry = {
+                "from": "bot",
+                "text": event.text or "",
+                "buttons": event.data.get("buttons") or [],
+            }
+            if plan:
+                entry["custom"] = {PAYLOAD_KEY: plan}
+            shown.append(entry)
     return shown
+
+
+def _plan_payload(custom: Any) -> dict[str, str] | None:
+    """The plan a message offered (its query and date), and nothing else of its payload."""
+    plan = custom.get(PAYLOAD_KEY) if isinstance(custom, dict) else None
+    if not isinstance(plan, dict) or not isinstance(plan.get("query"), str):
+        return None
+    made = plan.get("made")
+    return {"query": plan["query"], "made": made if isinstance(made, str) else ""}
 
 
 def privacy_page() -> str:

@@ -9,7 +9,8 @@ Rasa's rows are read, never changed, except when a conversation is erased or pur
 Modules: `schema` (tables), `database` (engine, migrations), `accounts` (staff, passwords,
 login throttling), `messages` (user messages and their plain-column copy, ratings), `stuck`
 (repeated messages: the "stuck" signal), `conversations`
-(inbox, transcript, hand-offs, dashboard numbers), `annotations` (status, tags, notes,
+(inbox, transcript, hand-offs, dashboard numbers), `plans` (patient-involvement plans given,
+shown per conversation and counted on the dashboard), `annotations` (status, tags, notes,
 flags), `nlu` (NLU inbox and export), `charts` (SVG), `exports` (CSV/JSON), `app` and
 `views` (the web app), `config` (settings from the environment). See docs/review.md.
 """

@@ -87,10 +87,16 @@ def daily_bars(
     return Markup("".join(parts))
 
 
-def horizontal_bars(title: str, items: Sequence[tuple[str, int]]) -> Markup:
-    """A labelled horizontal bar per item (e.g. the most frequent intents)."""
+def horizontal_bars(
+    title: str,
+    items: Sequence[tuple[str, int]],
+    empty: str = "No messages yet.",
+    label_width: int = 220,
+) -> Markup:
+    """A labelled horizontal bar per item (e.g. the most frequent intents); `empty` when
+    there are none, or when every count is 0."""
     row = 22
-    label_width = 220
+    items = items if any(value for _, value in items) else []
     height = max(row, row * len(items)) + 4
     top = max((value for _, value in items), default=0) or 1
     bar_space = WIDTH - label_width - 60
@@ -100,7 +106,7 @@ def horizontal_bars(title: str, items: Sequence[tuple[str, int]]) -> Markup:
         f"<title>{escape(title)}</title>",
     ]
     if not items:
-        parts.append('<text x="4" y="16" font-size="12" fill="#555">No messages yet.</text>')
+        parts.append(f'<text x="4" y="16" font-size="12" fill="#555">{escape(empty)}</text>')
     for index, (name, value) in enumerate(items):
         y = index * row + 2
         width = bar_space * value / top

@@ -4,7 +4,8 @@ transcript, the hand-off queue, and the numbers behind the dashboard.
 A conversation is everything stored under one sender id in Rasa's `events` table. Its user
 messages are also in `review_messages` (plain columns, see `bot.review.messages`), so each
 filter is a `sender_id IN (…)` sub-query on plain, indexed columns; details are then fetched
-for the one page of conversations shown. Only a transcript reads Rasa's JSON.
+for the one page of conversations shown. Only a transcript, and the dashboard's count of
+involvement plans given (bot.review.plans), read Rasa's JSON.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from bot.review.messages import (
     read_prediction,
     sync_messages,
 )
+from bot.review.plans import PAYLOAD_KEY, GivenPlan, PlanCounts, count_plans, plan_in_event
 from bot.review.schema import (
     STATUSES,
     conversation_tags,
@@ -269,6 +271,8 @@ class TranscriptEntry:
     ratings: tuple[Rating, ...] = ()
     # A message that repeats an earlier one (the "stuck" signal): that message's event id.
     repeat_of: int | None = None
+    # A bot message that offered a patient-involvement plan to keep: the plan.
+    plan: GivenPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -294,6 +298,11 @@ class Conversation:
     flagged: set[int]
     labels: dict[int, NluLabel]
     updated_by: str | None = None
+
+    @property
+    def plans(self) -> list[TranscriptEntry]:
+        """The messages that gave a patient-involvement plan, in order."""
+        return [entry for entry in self.entries if entry.plan]
 
 
 @dataclass(frozen=True)
@@ -335,6 +344,8 @@ class DashboardNumbers:
     clicked_not_helpful: int = 0
     typed_praise: int = 0
     typed_complaints: int = 0
+    # Patient-involvement plans given to researchers in the period.
+    plans: PlanCounts = field(default_factory=lambda: count_plans([]))
 
     @property
     def fallback_rate(self) -> float:
@@ -745,6 +756,7 @@ class ConversationStore:
                     .limit(12)
                 )
             ]
+            plans = count_plans(self._plans_given(connection, since, until))
         every_day = [first_day + dt.timedelta(days=offset) for offset in range(days)]
 
         def series(counter: Counter[dt.date]) -> list[DailyCount]:
@@ -776,7 +788,28 @@ class ConversationStore:
             clicked_not_helpful=ratings[False, False],
             typed_praise=ratings[True, True],
             typed_complaints=ratings[False, True],
+            plans=plans,
         )
+
+    @staticmethod
+    def _plans_given(connection: Connection, since: float, until: float) -> Iterator[GivenPlan]:
+        """The involvement plans the assistant gave between `since` and `until` (bot messages
+        whose payload carries one; the LIKE only narrows down which JSON to read)."""
+        rows = connection.execute(
+            sa.select(events.c.data).where(
+                events.c.type_name == "bot",
+                events.c.timestamp >= since,
+                events.c.timestamp < until,
+                events.c.data.contains(f'"{PAYLOAD_KEY}"', autoescape=True),
+            )
+        ).scalars()
+        for data in rows:
+            try:
+                plan = plan_in_event(json.loads(data or "{}"))
+            except ValueError:  # not JSON: not Rasa's, and not ours to read
+                continue
+            if plan:
+                yield plan
 
     # Exports
 
@@ -840,6 +873,7 @@ def _transcript_entry(row: Any) -> TranscriptEntry | None:
             at=at,
             text=str(data.get("text") or ""),
             buttons=tuple(str(button.get("title", "")) for button in buttons),
+            plan=plan_in_event(data),
         )
     if row.type_name == "action" and row.action_name not in QUIET_ACTIONS:
         data = json.loads(row.data or "{}")

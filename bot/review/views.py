@@ -353,6 +353,15 @@ def dashboard(context: Context) -> Response:
             no_data="No ratings in this period.",
         ),
         "intents": horizontal_bars("Most frequent intents", numbers.top_intents),
+        "plans_by_stage": horizontal_bars(
+            "Involvement plans by research stage", numbers.plans.by_stage, empty="No plans yet."
+        ),
+        "plans_by_situation": horizontal_bars(
+            "Involvement plans by kind of study and population",
+            numbers.plans.by_situation,
+            empty="No plans yet.",
+            label_width=420,  # "Trial of a medicine · Rare disease + Children and young people"
+        ),
     }
     return context.render(
         "dashboard.html",

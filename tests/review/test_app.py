@@ -390,7 +390,7 @@ def test_dashboard_draws_svg_charts_without_scripts(admin: Staff) -> None:
         page = admin.client.get(f"/dashboard?days={days}").text
         assert f'aria-current="page">{shown}</a>' in page
     page = admin.client.get("/dashboard?days=365").text
-    assert page.count("<svg") == 6 and "<script" not in page
+    assert page.count("<svg") == 8 and "<script" not in page  # 6 + 2 of involvement plans
     assert "User messages" in page and "greet" in page
 
 

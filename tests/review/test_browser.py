@@ -83,7 +83,7 @@ def test_log_in_search_open_a_conversation_and_mark_it_reviewed(browser, review_
     expect(page.locator("table.inbox tbody tr")).to_have_count(1)
     expect(page.locator("table.inbox")).to_contain_text("3f2a9c1e")
     page.goto(f"{review_app}/dashboard")
-    expect(page.locator("svg.chart")).to_have_count(6)
+    expect(page.locator("svg.chart")).to_have_count(8)  # 2 of them: involvement plans
     # The strict Content-Security-Policy held: nothing was blocked, nothing failed.
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
     assert WEB_ID  # the id shown above is this conversation's, shortened

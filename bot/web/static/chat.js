@@ -131,11 +131,47 @@
     latestFeedback = control;
   }
 
+  // A plan offered to keep (bot/plan_page.py): the page is built by the server from the
+  // situation in the message's payload, at "plan?<situation>&made=<date>".
+  var PLAN_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+  function planOffered(custom) {
+    var plan = custom && custom.involvement_plan;
+    return plan && typeof plan.query === "string" ? plan : null;
+  }
+
+  function addPlanLinks(plan) {
+    var made = PLAN_DATE.test(plan.made || "") ? plan.made : "";
+    var params = new URLSearchParams(plan.query);
+    params.delete("made");
+    if (made) { params.set("made", made); }
+    var href = "plan?" + params.toString();
+    var item = document.createElement("li");
+    item.className = "plan-links";
+    var download = document.createElement("a");
+    download.href = href;
+    download.textContent = "Download your plan";
+    // Mirrors bot.involvement.download_name; without a date the server's name is used.
+    download.setAttribute("download", made ? "patient-involvement-plan-" + made + ".html" : "");
+    var open = document.createElement("a");
+    open.href = href;
+    open.textContent = "Open it";
+    open.target = "_blank";
+    open.rel = "noopener";
+    item.appendChild(download);
+    item.appendChild(document.createTextNode(" · "));
+    item.appendChild(open);
+    log.appendChild(item);
+    item.scrollIntoView({ block: "end" });
+  }
+
   function showReplies(replies) {
     replies.forEach(function (reply) {
       if (reply.text) { addMessage("bot", reply.text); }
       if (reply.buttons && reply.buttons.length) { addButtons(reply.buttons); }
       if (isAnswer(reply.text)) { addFeedback(); }
+      var plan = planOffered(reply.custom);
+      if (plan) { addPlanLinks(plan); }
     });
   }
 
@@ -201,12 +237,14 @@
     .then(function (response) { return response.ok ? response.json() : []; })
     .then(function (entries) {
       entries.forEach(function (entry, index) {
-        addMessage(entry.from, entry.text);
+        if (entry.text || !planOffered(entry.custom)) { addMessage(entry.from, entry.text); }
         if (entry.buttons && entry.buttons.length) {
           addButtons(entry.buttons, index !== entries.length - 1);
         }
         if (entry.from === "bot" && isAnswer(entry.text)) { addFeedback(); }
         if (entry.feedback && latestFeedback) { latestFeedback.rated(entry.feedback); }
+        var plan = entry.from === "bot" && planOffered(entry.custom);
+        if (plan) { addPlanLinks(plan); }
       });
     })
     .catch(function () { /* a fresh page is still usable */ });
