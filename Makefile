@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 
 TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml)
 
-.PHONY: help run test setup browser db train retrain eval score validate lint shell clean run-scaled nginx bench
+.PHONY: help run test setup browser db train retrain eval score validate lint shell clean run-scaled nginx bench fuzz
 
 help:
 	@echo "make run    set up and start the assistant (web chat, REST, action server)"
@@ -30,6 +30,7 @@ help:
 	@echo "make lint   ruff"
 	@echo "make bench  benchmark against a stock rasa init bot (~6-10 min; bench/results/)"
 	@echo "make run-scaled  2 Rasa + 2 action servers behind nginx, on PostgreSQL and Redis"
+	@echo "make fuzz   tests/security with 10,000 generated cases per endpoint/property (long)"
 
 run: setup $(MODEL)
 	$(BIN)/bot run
@@ -106,6 +107,12 @@ score: setup $(MODEL)
 # `rasa init` bot: see docs/benchmarks.md. Best on a quiet machine.
 bench: setup $(MODEL)
 	$(BIN)/python bench/compare.py
+
+# The security tests with many more generated cases than `make test` (500 malformed
+# requests per public endpoint there): 10,000 per endpoint and per property. See
+# docs/security.md.
+fuzz: setup
+	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/security
 
 validate: setup
 	$(RASA) data validate

@@ -12,7 +12,7 @@ bot eval [--model M]    held-out NLU split against a TF-IDF baseline, then multi
 bot staff add NAME      create a staff account for the review app (--role admin)
 bot review serve        the staff review app alone (bot run starts it too)
 bot review export-nlu   staff's corrected NLU examples as Rasa training data
-bot privacy purge       delete conversations older than e.g. 180d
+bot privacy purge       delete messages older than e.g. 180d (bot run also does it hourly)
 """
 
 from __future__ import annotations
@@ -256,6 +256,9 @@ def _review_serve(args: argparse.Namespace) -> int:
         log_level="info",
         access_log=False,
         server_header=False,
+        # The client address comes from bot.ratelimit's rule (TRUSTED_PROXIES), never from
+        # uvicorn's own reading of X-Forwarded-For.
+        proxy_headers=False,
         ws="none",
     )
     return 0
@@ -281,18 +284,22 @@ def _review_export_nlu(args: argparse.Namespace) -> int:
 
 
 def _privacy_purge(args: argparse.Namespace) -> int:
-    from bot.privacy import parse_age, purge_conversations
+    from bot.privacy import ErasureError, parse_age, purge_conversations
 
     try:
         age = parse_age(args.older_than)
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    conversations, events = purge_conversations(age, dry_run=args.dry_run)
+    try:
+        conversations, events = purge_conversations(age, dry_run=args.dry_run)
+    except ErasureError as error:
+        print(f"Nothing was purged: {error}", file=sys.stderr)
+        return 1
     verb = "Would delete" if args.dry_run else "Deleted"
     print(
-        f"{verb} {conversations} conversation(s) ({events} events) whose last message is "
-        f"older than {age.days} days, with their review data."
+        f"{verb} {events} message event(s) older than {age.days} days, with their review "
+        f"data; {conversations} conversation(s) had nothing newer and are gone whole."
     )
     return 0
 
@@ -418,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     exporting.add_argument("--out", type=Path, help="write to FILE instead of stdout")
 
     privacy = group("privacy", "stored conversations")
-    purging = add(privacy, "purge", _privacy_purge, "delete conversations older than an age")
+    purging = add(privacy, "purge", _privacy_purge, "delete messages older than an age")
     purging.add_argument(
         "--older-than", required=True, metavar="AGE", help="e.g. 180d (days) or 26w (weeks)"
     )

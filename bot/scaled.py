@@ -127,6 +127,8 @@ def scaled_env(env: Mapping[str, str]) -> dict[str, str]:
     result["DATABASE_URL"] = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     result["TRACKER_STORE_URL"] = env.get("TRACKER_STORE_URL") or DEFAULT_TRACKER_STORE_URL
     result["LOCK_STORE_URL"] = env.get("LOCK_STORE_URL") or DEFAULT_LOCK_STORE_URL
+    # nginx, on this machine, is the one proxy whose X-Forwarded-For the replicas believe.
+    result["TRUSTED_PROXIES"] = env.get("TRUSTED_PROXIES") or "127.0.0.1"
     try:
         database, tracker = make_url(result["DATABASE_URL"]), make_url(result["TRACKER_STORE_URL"])
     except (ArgumentError, ValueError) as error:

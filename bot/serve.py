@@ -13,8 +13,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
@@ -73,27 +75,49 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# Supervision (`watch`): a process that stops by itself is restarted after RESTART_BACKOFF
+# seconds, doubling with each crash in the last CRASH_WINDOW seconds up to RESTART_BACKOFF_MAX;
+# the MAX_CRASHES-th crash within CRASH_WINDOW is a crash loop, and everything stops.
+MAX_CRASHES = 5
+CRASH_WINDOW = 60.0
+RESTART_BACKOFF = 1.0
+RESTART_BACKOFF_MAX = 30.0
+
+
 @dataclass(kw_only=True)
 class Processes:
-    """Child processes started together and stopped together.
+    """Child processes started together, supervised, and stopped together.
 
     `env` is the complete environment they get (the caller's, QUIET_ENV, overrides); with
-    `log_dir` each one writes to NAME.log there, otherwise to this terminal.
+    `log_dir` each one writes to NAME.log there (a restarted process appends), otherwise to
+    this terminal.
     """
 
     env: dict[str, str] = field(default_factory=lambda: {**os.environ, **QUIET_ENV})
     log_dir: Path | None = None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    max_crashes: int = MAX_CRASHES
+    crash_window: float = CRASH_WINDOW
+    backoff: float = RESTART_BACKOFF
+    backoff_max: float = RESTART_BACKOFF_MAX
+    # How often each process was restarted by `watch`.
+    restarts: dict[str, int] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list, init=False, repr=False)
+    _log_of: dict[str, IO[bytes]] = field(default_factory=dict, init=False, repr=False)
+    _commands: dict[str, tuple[list[str], Mapping[str, str] | None]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def start(
         self, name: str, command: list[str], env: Mapping[str, str] | None = None
     ) -> subprocess.Popen:
         """Start `command` in the project directory, with `env` on top of `self.env`."""
-        output = None
-        if self.log_dir:
+        output = self._log_of.get(name)
+        if self.log_dir and output is None:
             output = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed by stop)
             self._logs.append(output)
+            self._log_of[name] = output
+        self._commands[name] = (command, env)
         process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
@@ -123,15 +147,59 @@ class Processes:
         for log in self._logs:
             log.close()
         self._logs.clear()
+        self._log_of.clear()
 
-    def watch(self) -> int:
-        """Wait until one of the processes stops by itself (then 1, after saying which) or
-        Ctrl-C / SIGTERM interrupts (KeyboardInterrupt propagates)."""
-        while all(p.poll() is None for p in self.processes.values()):
-            time.sleep(1)
-        stopped = [name for name, p in self.processes.items() if p.poll() is not None]
-        print(f"Stopped unexpectedly: {', '.join(stopped)}; stopping the rest.", file=sys.stderr)
-        return 1
+    def restart_delay(self, recent_crashes: int) -> float:
+        """Seconds to wait before restarting after the `recent_crashes`-th recent crash."""
+        return min(self.backoff_max, self.backoff * 2 ** max(0, recent_crashes - 1))
+
+    def watch(self, poll: float = 0.5, until: Callable[[], bool] | None = None) -> int:
+        """Supervise until Ctrl-C / SIGTERM (KeyboardInterrupt propagates), a crash loop
+        (then 1, after saying which process), or `until()` returns True (then 0; tests).
+
+        A process that stops by itself is restarted with exponential backoff while the others
+        keep running: the Rasa server answers politely while the action server is away
+        (bot.channels.rest.APOLOGY), and the action server comes back. Only `max_crashes`
+        crashes of one process within `crash_window` seconds stop everything.
+        """
+        crashes: dict[str, deque[float]] = {}
+        due: dict[str, float] = {}  # process name → when to restart it
+        while until is None or not until():
+            now = time.monotonic()
+            for name, process in list(self.processes.items()):
+                code = process.poll()
+                if name in due or code is None:
+                    continue
+                recent = crashes.setdefault(name, deque())
+                recent.append(now)
+                while recent and now - recent[0] > self.crash_window:
+                    recent.popleft()
+                if len(recent) >= self.max_crashes:
+                    print(
+                        f"{name} stopped unexpectedly {len(recent)} times within "
+                        f"{self.crash_window:.0f} s (last exit code {code}): a crash loop; "
+                        f"stopping the rest. See its log.",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    return 1
+                delay = self.restart_delay(len(recent))
+                print(
+                    f"{name} stopped unexpectedly (exit code {code}); restarting it in "
+                    f"{delay:g} s while the others keep running.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                due[name] = now + delay
+            for name, when in list(due.items()):
+                if time.monotonic() >= when:
+                    del due[name]
+                    command, env = self._commands[name]
+                    self.start(name, command, env)
+                    self.restarts[name] = self.restarts.get(name, 0) + 1
+                    print(f"{name} restarted.", file=sys.stderr, flush=True)
+            time.sleep(poll)
+        return 0
 
 
 @dataclass
@@ -178,7 +246,15 @@ TELEGRAM_CHANNEL = "bot.channels.telegram.TelegramInput"
 
 
 def credentials_file(env: Mapping[str, str], directory: Path) -> Path:
-    """credentials.yml, plus the Telegram channel when TELEGRAM_TOKEN is set."""
+    """credentials.yml, plus the Telegram channel when TELEGRAM_TOKEN is set.
+
+    Stops with the reason (SystemExit) when the Telegram channel would run in production
+    without its own pseudonym key (bot.privacy.pseudonym_secret_problem)."""
+    from bot.privacy import pseudonym_secret_problem
+
+    problem = pseudonym_secret_problem(env)
+    if problem:
+        raise SystemExit(problem)
     config = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text(encoding="utf-8")) or {}
     if env.get("TELEGRAM_TOKEN"):
         config.setdefault(TELEGRAM_CHANNEL, None)
@@ -370,6 +446,98 @@ def running_one(
             stack.stop()
 
 
+# --- Retention, on a schedule -------------------------------------------------------------------
+
+RETENTION_DAYS = 180
+PURGE_INTERVAL = 3600.0
+_INTERVAL = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def retention_settings(env: Mapping[str, str]) -> tuple[float, float]:
+    """(RETENTION_DAYS, PURGE_INTERVAL in seconds) from `env`; 0 days turns the scheduled
+    purge off. PURGE_INTERVAL is seconds, or a number with s, m, h or d. A bad value stops
+    here with the reason (SystemExit)."""
+    import re
+
+    days_text = (env.get("RETENTION_DAYS") or str(RETENTION_DAYS)).strip()
+    interval_text = (env.get("PURGE_INTERVAL") or f"{PURGE_INTERVAL:g}").strip().lower()
+    try:
+        days = float(days_text)
+        if days < 0:
+            raise ValueError
+    except ValueError:
+        raise SystemExit(
+            f"RETENTION_DAYS must be a number of days (0: keep), not {days_text!r}"
+        ) from None
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd]?)", interval_text)
+    if not match or float(match.group(1)) <= 0:
+        raise SystemExit(f"PURGE_INTERVAL must be e.g. 3600, 30m or 1h, not {interval_text!r}")
+    return days, float(match.group(1)) * _INTERVAL[match.group(2)]
+
+
+class RetentionSchedule:
+    """Purges messages older than RETENTION_DAYS every PURGE_INTERVAL, in a thread of the
+    `bot run` process (bot.privacy.purge_conversations: per message age), first at start.
+
+    A purge that fails (database down) is reported and tried again at the next interval.
+    """
+
+    def __init__(self, url: str, days: float, interval: float) -> None:
+        self.url, self.days, self.interval = url, days, interval
+        self.runs = 0
+        self.deleted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RetentionSchedule | None:
+        days, interval = retention_settings(env)
+        if not days:
+            return None
+        return cls(env.get("TRACKER_STORE_URL") or tracker_store_url(), days, interval)
+
+    def start(self) -> RetentionSchedule:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def purge_once(self) -> None:
+        import datetime as dt
+
+        from bot.privacy import ErasureError, purge_conversations
+
+        try:
+            emptied, events = purge_conversations(dt.timedelta(days=self.days), self.url)
+        except ErasureError as error:
+            print(f"Retention purge failed, trying again later: {error}", file=sys.stderr,
+                  flush=True)  # fmt: skip
+            return
+        finally:
+            self.runs += 1
+        self.deleted += events
+        if events:
+            print(
+                f"Retention: deleted {events} message event(s) older than {self.days:g} days "
+                f"({emptied} conversation(s) emptied).",
+                flush=True,
+            )
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.purge_once()
+            self._stop.wait(self.interval)
+
+
+def _runs_retention(processes: Processes) -> bool:
+    """The whole stack, or the review app alone (one per deployment), purges; a Rasa or
+    action server alone (replicas) leaves it to them."""
+    names = set(processes.processes)
+    return "review" in names or len(names) > 1
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     # `kill`, `docker stop` and systemd send SIGTERM: stop the children as Ctrl-C does,
     # instead of leaving them running.
@@ -389,11 +557,19 @@ def in_foreground(starting: AbstractContextManager[P], banner: Callable[[P], lis
     try:
         with starting as processes:
             print("\n" + "\n".join(banner(processes)) + "\n", flush=True)
+            schedule = None
+            if _runs_retention(processes):
+                schedule = RetentionSchedule.from_env(processes.env)
             try:
+                if schedule:
+                    schedule.start()
                 return processes.watch()
             except KeyboardInterrupt:
                 print("\nStopping…", flush=True)
                 return 0
+            finally:
+                if schedule:
+                    schedule.stop()
     except KeyboardInterrupt:  # while starting: everything started is stopped by now
         print("\nStopped.", flush=True)
         return 0
@@ -405,6 +581,7 @@ def in_foreground(starting: AbstractContextManager[P], banner: Callable[[P], lis
 def serve_forever(only: str | None = None) -> int:
     """`bot run [--only NAME]`: start everything (or NAME) in the foreground until Ctrl-C."""
     ports = Ports.from_env()
+    retention_settings(os.environ)  # a bad RETENTION_DAYS / PURGE_INTERVAL stops here
     if only:
         starting: AbstractContextManager[Stack] = running_one(only, ports)
     else:

@@ -1,5 +1,6 @@
-"""Rasa's SQL tracker store, configured by one URL (`TRACKER_STORE_URL`), that masks e-mail
-addresses and phone numbers before anything is written.
+"""Rasa's SQL tracker store, configured by one URL (`TRACKER_STORE_URL`), that masks personal
+data (e-mail addresses, phone numbers, card numbers, IBANs, national ID numbers:
+bot/privacy.py) before anything is written.
 
 Rasa's own `type: SQL` needs dialect, host, port, database… as separate keys, and its
 endpoint files fail when an environment variable they name is unset. One URL with an

@@ -5,12 +5,16 @@ secret; this one calls Telegram only to answer, and only accepts updates that ca
 token Telegram was given with `setWebhook`.
 
 * `POST /webhooks/telegram/webhook`: 403 without the right `X-Telegram-Bot-Api-Secret-Token`,
-  400 for malformed JSON, 413 over 64 KB, 200 (ignored) for update types we don't handle.
+  400 for malformed JSON or fields of the wrong type, 413 over 64 KB (from Content-Length,
+  before reading), 415 for a non-JSON Content-Type, 200 (ignored) for update types we don't
+  handle.
 * Buttons become inline keyboards; a pressed button is answered and fed back as its payload.
 * An answer (bot.channels.feedback) gets a 👍 / 👎 row; once pressed, the row is removed so the
   answer cannot be rated twice.
 * Replies use HTML parse mode with everything escaped, split under Telegram's 4096 limit.
-* `/start`, `/help`, `/privacy`, `/forget` (erases this chat's conversation).
+* `/start`, `/help`, `/privacy`, `/forget` (erases this chat's conversation under its lock;
+  says so when the database did not erase it).
+* A redelivered update (same `update_id`) is acknowledged and not answered again.
 * Conversations are stored under a keyed hash of the chat id, never the chat id itself.
 * A patient-involvement plan offered to keep (an `involvement_plan` custom payload) is sent
   as its page, an HTML document (bot/plan_page.py); other custom payloads are not shown.
@@ -23,6 +27,7 @@ import hmac
 import html
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -41,16 +46,26 @@ from telegram import (
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import TelegramError
 
-from bot import plan_page
+from bot import plan_page, ratelimit
 from bot.channels.feedback import FEEDBACK_EMOJI, THANKS, is_answer, is_feedback
 from bot.channels.rest import (
     APOLOGY,
     MAX_MESSAGE_CHARS,
     BadRequest,
+    check_text,
     error_response,
+    guard_framing,
     parse_json_object,
+    read_body,
 )
-from bot.privacy import PRIVACY_NOTICE, erase_conversation, pseudonym
+from bot.privacy import (
+    PRIVACY_NOTICE,
+    ErasureError,
+    erase_conversation,
+    erase_conversation_locked,
+    pseudonym,
+    pseudonym_secret_problem,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +76,15 @@ TITLE_MARKER = "t:"  # callback data that stands for "use the button's own title
 # Commands map to what the user means, as Rasa payloads.
 COMMAND_PAYLOADS = {"/start": "/greet", "/help": "/capabilities"}
 FORGOTTEN = "Done: I've erased this conversation. Send me a message any time to start again."
+FORGET_FAILED = (
+    "Sorry, I couldn't erase this conversation right now: it is still stored. "
+    "Please send /forget again in a few minutes."
+)
+# Telegram redelivers an update it thinks was not received: each update_id is answered once.
+# Seen ids are kept this long in Redis (shared by replicas) or, without Redis, the last
+# SEEN_UPDATES in this process.
+SEEN_UPDATE_SECONDS = 24 * 3600
+SEEN_UPDATES = 10_000
 TEXT_ONLY = "Sorry, I can only read text messages. Please type your question."
 PLAN_CAPTION = "Your patient-involvement plan"
 
@@ -203,7 +227,11 @@ class TelegramInput(InputChannel):
             or os.environ.get("TELEGRAM_API_URL")
             or "https://api.telegram.org"
         )
-        # The pseudonym key defaults to the webhook secret: both are ours and never leave us.
+        # The pseudonym key is its own secret (bot.privacy.pseudonym_secret_problem); only
+        # under tests may it fall back to the webhook secret.
+        problem = pseudonym_secret_problem({**os.environ, "TELEGRAM_TOKEN": token})
+        if problem:
+            raise ValueError(problem)
         key = os.environ.get("PSEUDONYM_SECRET") or secret
         return cls(token, secret, api_url, key)
 
@@ -211,33 +239,37 @@ class TelegramInput(InputChannel):
         self.bot = make_bot(token, api_url)
         self.webhook_secret = webhook_secret
         self.pseudonym_key = pseudonym_key
+        self.bot_id = token.split(":", 1)[0]
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        self.limiter = ratelimit.limiter_from_env()
 
     def sender_id(self, chat_id: int) -> str:
         return pseudonym("tg", chat_id, self.pseudonym_key)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("telegram_webhook", __name__)
+        guard_framing(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @webhook.route("/webhook", methods=["POST"])
+        @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             given = request.headers.get(SECRET_HEADER, "")
             if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
                 return response.json({"error": "missing or wrong secret token"}, status=403)
-            try:
-                payload = parse_json_object(request.body or b"")
-                if "update_id" not in payload:
-                    raise BadRequest("not a Telegram update: no update_id")
-                update = Update.de_json(payload, self.bot)
+            try:  # the secret first: without it, not a byte of the body is read
+                payload = parse_json_object(await read_body(request))
+                update = parse_update(payload, self.bot)
             except BadRequest as error:
                 return error_response(error)
-            except (ValueError, TypeError, KeyError, AttributeError) as error:
-                return response.json({"error": f"not a Telegram update: {error}"}, status=400)
+            lock_store = getattr(getattr(request.app.ctx, "agent", None), "lock_store", None)
+            if not await self.first_delivery(update.update_id, lock_store):
+                logger.info("Ignored a redelivered Telegram update")
+                return response.json({"status": "ok", "duplicate": True})
             try:
-                await self.handle(update, on_new_message)
+                await self.handle(update, on_new_message, lock_store)
             except TelegramError:
                 # Telegram retries updates that fail; a reply we couldn't send is logged instead.
                 logger.exception("Sending a reply to Telegram failed")
@@ -245,8 +277,33 @@ class TelegramInput(InputChannel):
 
         return webhook
 
+    async def first_delivery(self, update_id: int, lock_store: Any = None) -> bool:
+        """True the first time `update_id` arrives, False when Telegram redelivers it.
+
+        With a Redis lock store (replicas), the ids are shared there (SET NX, expiring after a
+        day); otherwise this process remembers the last SEEN_UPDATES. If Redis fails the
+        update is handled: answering twice is better than not answering.
+        """
+        red = getattr(lock_store, "red", None)
+        if red is not None:
+            key = f"{getattr(lock_store, 'key_prefix', '')}tg-update:{self.bot_id}:{update_id}"
+            try:
+                stored = await asyncio.to_thread(red.set, key, "1", nx=True, ex=SEEN_UPDATE_SECONDS)
+                return bool(stored)
+            except Exception:
+                logger.warning("Could not check a Telegram update id in Redis", exc_info=True)
+        if update_id in self._seen:
+            return False
+        self._seen[update_id] = None
+        while len(self._seen) > SEEN_UPDATES:
+            self._seen.popitem(last=False)
+        return True
+
     async def handle(
-        self, update: Update, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        update: Update,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        lock_store: Any = None,
     ) -> None:
         """Turn one update into at most one user message; ignore what we don't handle."""
         if update.callback_query is not None:
@@ -278,8 +335,17 @@ class TelegramInput(InputChannel):
             await out.send_text_message(self.sender_id(chat_id), PRIVACY_NOTICE)
             return
         if command == "/forget":
-            erase_conversation(self.sender_id(chat_id))
-            await out.send_text_message(self.sender_id(chat_id), FORGOTTEN)
+            sender = self.sender_id(chat_id)
+            try:
+                if lock_store is None:
+                    await asyncio.to_thread(erase_conversation, sender)
+                else:  # under the conversation's lock, as Rasa handles messages
+                    await erase_conversation_locked(sender, lock_store)
+            except ErasureError as error:
+                logger.error("Forget me failed for a Telegram conversation: %s", error)
+                await out.send_text_message(sender, FORGET_FAILED)
+                return
+            await out.send_text_message(sender, FORGOTTEN)
             return
         if command in COMMAND_PAYLOADS:
             text = COMMAND_PAYLOADS[command]
@@ -304,6 +370,11 @@ class TelegramInput(InputChannel):
             return
         out = TelegramOutput(self.bot, chat_id)
         sender = self.sender_id(chat_id)
+        if not await self._within_limit(sender):
+            # Answered 200 (Telegram would only resend it), with one polite notice per window.
+            if await self._check(ratelimit.TELEGRAM_NOTICE, sender):
+                await out.send_text_message(sender, ratelimit.SLOW_DOWN)
+            return
         try:
             await on_new_message(
                 UserMessage(text[:MAX_MESSAGE_CHARS], out, sender, input_channel=self.name())
@@ -313,6 +384,53 @@ class TelegramInput(InputChannel):
         if out.sent == 0:
             logger.error("No reply for a telegram message from %s", sender)
             await out.send_text_message(sender, APOLOGY)
+
+    async def _check(self, scope: str, sender: str) -> bool:
+        if isinstance(self.limiter.backend, ratelimit.MemoryBackend):
+            return self.limiter.check(scope, sender).allowed
+        return (await asyncio.to_thread(self.limiter.check, scope, sender)).allowed
+
+    async def _within_limit(self, sender: str) -> bool:
+        """Per chat (its pseudonym): Telegram's servers are the peer, so no per-address limit."""
+        return await self._check(ratelimit.TELEGRAM_CHAT, sender)
+
+
+def parse_update(payload: dict[str, Any], bot: Bot) -> Update:
+    """The update in `payload`, or `BadRequest` when it is not one we can read: checked here,
+    because python-telegram-bot builds objects from whatever types it is given."""
+    update_id = payload.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        raise BadRequest("not a Telegram update: no integer update_id")
+    check_text(payload, "the update")
+    try:
+        update = Update.de_json(payload, bot)
+    except Exception as error:  # untrusted input: whatever it raises, the update is bad
+        raise BadRequest(f"not a Telegram update: {type(error).__name__}: {error}"[:200]) from error
+    if update is None:
+        raise BadRequest("not a Telegram update")
+    message = update.message
+    if message is not None:
+        _check_chat(message)
+        for name in ("text", "caption"):
+            if not isinstance(getattr(message, name), str | None):
+                raise BadRequest(f"not a Telegram update: message.{name} is not a string")
+    query = update.callback_query
+    if query is not None:
+        if not isinstance(query.id, str) or not isinstance(query.data, str | None):
+            raise BadRequest("not a Telegram update: callback_query.id or .data is not a string")
+        if query.message is not None:
+            _check_chat(query.message)
+            if not isinstance(
+                getattr(query.message, "reply_markup", None), InlineKeyboardMarkup | None
+            ):
+                raise BadRequest("not a Telegram update: reply_markup is not a keyboard")
+    return update
+
+
+def _check_chat(message: Any) -> None:
+    chat_id = getattr(getattr(message, "chat", None), "id", None)
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+        raise BadRequest("not a Telegram update: chat.id is not an integer")
 
 
 def _button_title(markup: InlineKeyboardMarkup | None, data: str) -> str | None:

@@ -29,11 +29,13 @@ from sanic.response import HTTPResponse
 
 from bot.channels.feedback import FEEDBACK_EMOJI
 from bot.channels.rest import (
+    BAD_SENDER_CHARS,
     MAX_SENDER_CHARS,
     BadRequest,
     RestInput,
     error_response,
     parse_json_object,
+    read_body,
 )
 from bot.plan_page import (
     PAYLOAD_KEY,
@@ -42,7 +44,7 @@ from bot.plan_page import (
     plan_from_payload,
     plan_html,
 )
-from bot.privacy import PRIVACY_NOTICE, erase_conversation
+from bot.privacy import PRIVACY_NOTICE, ErasureError, erase_conversation_locked
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ PLAN_SECURITY_HEADERS = {
     ),
 }
 PLAN_UNAVAILABLE = "the plan page is unavailable right now; please try again in a moment"
+FORGET_FAILED = "the conversation was not erased: please try again in a moment"
 
 
 class WebChatInput(RestInput):
@@ -95,6 +98,9 @@ class WebChatInput(RestInput):
 
         @webhook.route("/history", methods=["GET"])
         async def history(request: Request) -> HTTPResponse:
+            limited = await self.over_limit(request)
+            if limited is not None:
+                return limited
             try:
                 sender = _sender(request.args.get("sender"))
             except BadRequest as error:
@@ -102,18 +108,40 @@ class WebChatInput(RestInput):
             events = await _web_events(request, sender)
             return response.json(transcript(events))
 
-        @webhook.route("/forget", methods=["POST"])
+        @webhook.route("/forget", methods=["POST"], stream=True)
         async def forget(request: Request) -> HTTPResponse:
+            limited = await self.over_limit(request)
+            if limited is not None:
+                return limited
             try:
-                sender = _sender(parse_json_object(request.body or b"").get("sender"))
+                sender = _sender(parse_json_object(await read_body(request)).get("sender"))
             except BadRequest as error:
                 return error_response(error)
-            if not await _web_events(request, sender):
-                return response.json({"erased_events": 0})
-            return response.json({"erased_events": erase_conversation(sender)})
+            agent = request.app.ctx.agent
+
+            async def held_on_the_web() -> bool:
+                return bool(await _web_events(request, sender))
+
+            try:
+                # Under the conversation's lock: a message arriving meanwhile waits, and
+                # cannot save the erased turns back (bot.privacy.erase_conversation_locked).
+                erased = await erase_conversation_locked(
+                    sender, agent.lock_store, check=held_on_the_web
+                )
+            except ErasureError as error:
+                logger.error("Forget me failed for a web conversation: %s", error)
+                return response.json(
+                    {"error": f"{FORGET_FAILED} ({error.reason})"},
+                    status=503,
+                    headers={"Retry-After": "30"},
+                )
+            return response.json({"erased_events": erased})
 
         @webhook.route("/plan", methods=["GET"])
         async def plan(request: Request) -> HTTPResponse:
+            limited = await self.over_limit(request)
+            if limited is not None:
+                return limited
             try:
                 page, name = await asyncio.to_thread(
                     plan_page, request.query_string, request.args.get("made")
@@ -151,6 +179,8 @@ def _sender(value: Any) -> str:
         raise BadRequest(
             f'"sender" must be a non-empty string of at most {MAX_SENDER_CHARS} characters'
         )
+    if BAD_SENDER_CHARS.search(value):
+        raise BadRequest('"sender" contains control characters or lone surrogates')
     return value.strip()
 
 

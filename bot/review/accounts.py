@@ -1,9 +1,27 @@
-"""Staff accounts: argon2 password hashes, two roles, and login throttling."""
+"""Staff accounts: argon2 password hashes, two roles, and login throttling.
+
+Throttling has two layers, both counted before the password is checked so that parallel
+attempts cannot slip through together:
+
+* per (username, address): `max_failures` failures in `window_seconds` and the pair is
+  refused until the window moves on (the database; each attempt is recorded, committed, then
+  counted);
+* per username and per address on their own (bot.ratelimit.LoginBackoff, in Redis when one is
+  configured): from the 10th failure, exponential back-off from 1 s to at most 60 s, so
+  guessing from many addresses is slowed down, but staff are never locked out for good.
+
+The address is the one bot.ratelimit.client_address gives (forwarded headers only from
+TRUSTED_PROXIES). Hashing runs at most REVIEW_HASH_CONCURRENCY (2) at a time: each argon2
+hash takes 64 MiB, and many logins at once must not exhaust memory.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
@@ -13,19 +31,40 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 
+from bot.ratelimit import LoginBackoff, MemoryBackend, redis_url_from_env, shared_backend
 from bot.review.schema import ROLES, login_attempts, staff
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"^[\w.@+-]{2,80}$")
 
 _hasher = PasswordHasher()
+_hashing = threading.BoundedSemaphore(max(1, int(os.environ.get("REVIEW_HASH_CONCURRENCY", "2"))))
+
+
+def _hash(password: str) -> str:
+    with _hashing:
+        return _hasher.hash(password)
 
 
 @cache
 def _dummy_hash() -> str:
     # Verified when the username is unknown, so a wrong name costs as long as a wrong
     # password and response times do not tell which names exist.
-    return _hasher.hash("not-a-real-password")
+    return _hash("not-a-real-password")
+
+
+_backoffs: weakref.WeakKeyDictionary[Engine, LoginBackoff] = weakref.WeakKeyDictionary()
+_backoffs_lock = threading.Lock()
+
+
+def login_backoff(engine: Engine) -> LoginBackoff:
+    """The back-off for logins to `engine`'s accounts: shared through Redis when
+    RATE_LIMIT_REDIS_URL / LOCK_STORE_URL is set, otherwise kept in this process."""
+    with _backoffs_lock:
+        if engine not in _backoffs:
+            backend = shared_backend() if redis_url_from_env() else MemoryBackend()
+            _backoffs[engine] = LoginBackoff(backend)
+        return _backoffs[engine]
 
 
 class AccountError(ValueError):
@@ -76,7 +115,7 @@ def add_staff(engine: Engine, username: str, password: str, role: str = "reviewe
         staff_id = connection.execute(
             staff.insert().values(
                 username=name,
-                password_hash=_hasher.hash(password),
+                password_hash=_hash(password),
                 role=role,
                 created_at=time.time(),
             )
@@ -117,45 +156,57 @@ def authenticate(
     max_failures: int = 5,
     window_seconds: int = 15 * 60,
     now: float | None = None,
+    backoff: LoginBackoff | None = None,
 ) -> tuple[LoginOutcome, Staff | None]:
     """Check a login, throttled per (username, address): after `max_failures` failures within
-    `window_seconds` every attempt is refused, right or wrong, until the window moves on."""
+    `window_seconds` every attempt is refused, right or wrong, until the window moves on; and
+    per username and per address with back-off (see the module's docstring)."""
     now = time.time() if now is None else now
     name = normalise_username(username)[:80]
     ip = ip[:64]
-    since = now - window_seconds
+    backoff = backoff or login_backoff(engine)
+    keys = [f"account:{name}", f"address:{ip}"]
+    if backoff.attempt(keys) > 0:
+        return LoginOutcome.THROTTLED, None
+
+    # Recorded as a failure and committed before counting: of attempts made at the same
+    # moment, each one counts all those before it, so no more than `max_failures` get through.
     with engine.begin() as connection:
         # Forget attempts nobody needs any more, so the table stays small.
         connection.execute(
             login_attempts.delete().where(login_attempts.c.attempted_at < now - 86_400)
         )
+        attempt_id = connection.execute(
+            login_attempts.insert().values(username=name, ip=ip, attempted_at=now, succeeded=False)
+        ).inserted_primary_key[0]
+    mine = login_attempts.c.id == attempt_id
+    with engine.begin() as connection:
         failures = connection.execute(
             sa.select(sa.func.count()).where(
                 login_attempts.c.username == name,
                 login_attempts.c.ip == ip,
-                login_attempts.c.attempted_at >= since,
+                login_attempts.c.attempted_at >= now - window_seconds,
                 login_attempts.c.succeeded.is_(False),
             )
         ).scalar_one()
-        if failures >= max_failures:
+        if failures > max_failures:
+            connection.execute(login_attempts.delete().where(mine))
             return LoginOutcome.THROTTLED, None
-
         row = connection.execute(
             sa.select(staff.c.id, staff.c.username, staff.c.role, staff.c.password_hash).where(
                 staff.c.username == name
             )
         ).first()
-        ok = _verify(row.password_hash if row else _dummy_hash(), password) and row is not None
-        connection.execute(
-            login_attempts.insert().values(username=name, ip=ip, attempted_at=now, succeeded=ok)
-        )
-        if not ok:
-            return LoginOutcome.WRONG, None
+
+    ok = _verify(row.password_hash if row else _dummy_hash(), password) and row is not None
+    if not ok:
+        return LoginOutcome.WRONG, None
+    assert row is not None
+    with engine.begin() as connection:
+        connection.execute(login_attempts.update().where(mine).values(succeeded=True))
         if _hasher.check_needs_rehash(row.password_hash):
             connection.execute(
-                staff.update()
-                .where(staff.c.id == row.id)
-                .values(password_hash=_hasher.hash(password))
+                staff.update().where(staff.c.id == row.id).values(password_hash=_hash(password))
             )
         # A success clears this pair's failures: a colleague's typos don't lock them out later.
         connection.execute(
@@ -165,11 +216,13 @@ def authenticate(
                 login_attempts.c.succeeded.is_(False),
             )
         )
-        return LoginOutcome.OK, Staff(row.id, row.username, row.role)
+    backoff.succeeded([f"account:{name}"])
+    return LoginOutcome.OK, Staff(row.id, row.username, row.role)
 
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with _hashing:
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False

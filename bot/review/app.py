@@ -36,6 +36,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.ratelimit import client_address
 from bot.review.accounts import Staff, get_staff
 from bot.review.config import ReviewSettings
 from bot.review.conversations import ConversationStore, short_id
@@ -81,6 +82,28 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ClientAddress:
+    """Sets the request's client address by bot.ratelimit.client_address, the rule the chat
+    channels use: X-Forwarded-For / Forwarded only from TRUSTED_PROXIES, so login throttling
+    cannot be dodged by sending a header. (uvicorn must not rewrite the address itself:
+    `bot review serve` runs it with proxy_headers off.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            peer = scope.get("client")
+            headers = scope.get("headers", [])
+            address = client_address(
+                peer[0] if peer else None,
+                [v.decode("latin-1") for k, v in headers if k == b"x-forwarded-for"],
+                [v.decode("latin-1") for k, v in headers if k == b"forwarded"],
+            )
+            scope = {**scope, "client": (address, peer[1] if peer else 0)}
+        await self.app(scope, receive, send)
 
 
 @dataclass
@@ -153,6 +176,7 @@ def guarded(
     """The endpoint for `view`: session, role and CSRF checks, then the view in a thread."""
 
     async def endpoint(request: Request) -> Response:
+        _check_text(request.query_params.multi_items(), "The address")
         state: ReviewState = request.app.state.review
         session = request.session
         if "csrf" not in session:
@@ -175,6 +199,7 @@ def guarded(
         form = None
         if request.method == "POST":
             form = await request.form()
+            _check_text(form.multi_items(), "The form")
             token = form.get(CSRF_FIELD)
             if not isinstance(token, str) or not hmac.compare_digest(
                 token.encode(), session["csrf"].encode()
@@ -187,6 +212,14 @@ def guarded(
 
     endpoint.__name__ = view.__name__
     return endpoint
+
+
+def _check_text(items: list[tuple[str, Any]], where: str) -> None:
+    """400 for a NUL character in a parameter: PostgreSQL cannot store or compare it (it would
+    be a 500), and no form or link of ours sends one."""
+    for name, value in items:
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            raise HTTPException(400, f"{where} contains a NUL character.")
 
 
 async def health(_: Request) -> Response:
@@ -289,6 +322,7 @@ def create_app(settings: ReviewSettings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(ClientAddress),
             Middleware(SecurityHeaders),
             Middleware(
                 SessionMiddleware,

@@ -58,12 +58,27 @@ def _summary_record(summary: ConversationSummary) -> dict[str, Any]:
     }
 
 
-def _safe_cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (user text can start with =)."""
+# A spreadsheet runs a cell as a formula when it starts with one of these, also after blanks
+# or quotes it strips on import (the full-width forms too, which some versions accept).
+FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+# Stripped before looking: blanks, line breaks, quotes. A leading tab or line break is itself
+# unsafe (it can start a cell of its own, or hide what follows).
+_SKIPPED = " \t\r\n\u00a0\u3000\"'\u2018\u2019\u201c\u201d"
+
+
+def _safe_cell(value: Any) -> str | int | float:
+    """A CSV cell that a spreadsheet will not run as a formula (user text can start with =):
+    text that could is prefixed with an apostrophe, which spreadsheets show as text."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return value  # ours, never user text: -0.5 stays a number
     if isinstance(value, list):
         value = "; ".join(map(str, value))
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    if text[:1] in ("\t", "\r", "\n") or text.lstrip(_SKIPPED)[:1] in FORMULA_STARTS:
+        return "'" + text
+    return text
 
 
 def conversations_csv(summaries: Iterable[ConversationSummary]) -> Iterator[str]:

@@ -32,13 +32,67 @@ from bot.review.nlu import VIEWS, LabelError, export_nlu, known_labels
 from bot.review.schema import ROLES, STATUSES, TAG_COLOURS
 
 DASHBOARD_RANGES = (7, 30, 90, 365)
+FILTER_PARAMS = (
+    "from",
+    "to",
+    "channel",
+    "intent",
+    "low_confidence",
+    "fallback",
+    "handoff",
+    "rating",
+    "stuck",
+    "status",
+    "tag",
+    "q",
+)
+
+
+MAX_PAGE = 1_000_000
+
+
+def _param(context: Context, name: str) -> str | None:
+    """A query parameter given at most once (None when absent), or a 400 with the reason."""
+    values = context.params.getlist(name)
+    if len(values) > 1:
+        raise HTTPException(
+            400, f"The parameter {name} is given {len(values)} times: give it once."
+        )
+    return values[0] if values else None
+
+
+def _choice(context: Context, name: str, allowed: tuple[str, ...], default: str) -> str:
+    """A query parameter that must be one of `allowed` (absent: `default`), or a 400."""
+    value = _param(context, name)
+    if value is None:
+        return default
+    if value not in allowed:
+        raise HTTPException(
+            400, f"Unknown {name} {value[:40]!r}: expected one of {', '.join(allowed)}."
+        )
+    return value
 
 
 def _page_number(context: Context) -> int:
-    try:
-        return max(1, int(context.params.get("page", "1")))
-    except ValueError:
+    """`page=` as a whole number from 1 (absent: 1), or a 400; a page past the last one shows
+    the last one."""
+    raw = _param(context, "page")
+    if raw is None:
         return 1
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw[:8]) <= MAX_PAGE:
+        raise HTTPException(400, f"page must be a whole number from 1 to {MAX_PAGE}.")
+    return int(raw)
+
+
+def _filters(context: Context) -> InboxFilters:
+    """The inbox filters of the query string, or a 400 naming each value that is wrong (an
+    export that silently dropped a filter would hand out more conversations than asked)."""
+    for name in FILTER_PARAMS:
+        _param(context, name)
+    filters, problems = InboxFilters.from_params(context.params)
+    if problems:
+        raise HTTPException(400, " ".join(problems))
+    return filters
 
 
 def _safe_next(target: str) -> str:
@@ -104,9 +158,7 @@ def logout(context: Context) -> Response:
 
 
 def inbox(context: Context) -> Response:
-    filters, problems = InboxFilters.from_params(context.params)
-    for problem in problems:
-        context.flash(problem, "error")
+    filters = _filters(context)
     page = context.state.store.inbox(
         filters, _page_number(context), context.state.settings.page_size
     )
@@ -129,7 +181,7 @@ def _export_name(extension: str) -> str:
 
 
 def export_csv(context: Context) -> Response:
-    filters, _ = InboxFilters.from_params(context.params)
+    filters = _filters(context)
     summaries = context.state.store.matching(filters)
     return StreamingResponse(
         exports.conversations_csv(summaries),
@@ -139,7 +191,7 @@ def export_csv(context: Context) -> Response:
 
 
 def export_json(context: Context) -> Response:
-    filters, _ = InboxFilters.from_params(context.params)
+    filters = _filters(context)
     return Response(
         exports.conversations_json(context.state.store, filters),
         media_type="application/json",
@@ -151,7 +203,7 @@ def export_json(context: Context) -> Response:
 
 
 def conversation(context: Context) -> Response:
-    sender_id = context.params.get("id", "")
+    sender_id = _param(context, "id") or ""
     found = context.state.store.conversation(sender_id) if sender_id else None
     if found is None:
         raise HTTPException(404, "No conversation with that id (it may have been erased).")
@@ -258,8 +310,7 @@ def _integer(value: str) -> int:
 
 
 def nlu_inbox(context: Context) -> Response:
-    view = context.params.get("view", "open")
-    view = view if view in VIEWS else "open"
+    view = _choice(context, "view", VIEWS, "open")
     page = context.state.nlu.items(view, _page_number(context), context.state.settings.page_size)
     labels = known_labels(context.state.settings.nlu_dir)
     groups: dict[str, list[str]] = {}
@@ -318,8 +369,7 @@ def nlu_export(context: Context) -> Response:
 
 
 def handoffs(context: Context) -> Response:
-    status = context.params.get("status", "")
-    status = status if status in STATUSES else ""
+    status = _choice(context, "status", ("", *STATUSES), "")
     page = context.state.store.handoffs(
         status, _page_number(context), context.state.settings.page_size
     )
@@ -329,8 +379,8 @@ def handoffs(context: Context) -> Response:
 
 
 def dashboard(context: Context) -> Response:
-    requested = context.params.get("days", "")
-    days = int(requested) if requested.isdigit() and int(requested) in DASHBOARD_RANGES else 30
+    ranges = tuple(str(days) for days in DASHBOARD_RANGES)
+    days = int(_choice(context, "days", ranges, "30"))
     numbers = context.state.store.dashboard(days)
     charts = {
         "conversations": daily_bars("New conversations per day", numbers.conversations_per_day),

@@ -1,4 +1,6 @@
-"""E-mail addresses and phone numbers are masked before anything is stored."""
+"""Personal data (e-mail addresses, phone numbers, payment cards, IBANs, national identity
+numbers) is masked before anything is stored; the generated cases are in
+tests/security/test_masking_properties.py."""
 
 from __future__ import annotations
 
@@ -13,7 +15,16 @@ import yaml
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.privacy import EMAIL_MASK, PHONE_MASK, mask_event, mask_personal_data
+from bot.privacy import (
+    CARD_MASK,
+    EMAIL_MASK,
+    IBAN_MASK,
+    ID_MASK,
+    PHONE_MASK,
+    mask_event,
+    mask_personal_data,
+)
+from bot.review.conversations import short_id
 from bot.settings import PROJECT_ROOT
 from bot.tracker_store import SQLTrackerStore
 
@@ -53,6 +64,12 @@ def test_emails_are_masked(text: str, expected: str) -> None:
         "555-1234",
         "030/12345678",
         "+353 1 234 5678",
+        "(+33) 6 12 34 56 78",
+        "+33 6 12 34 56 78",
+        "+49 (0)170 1234567",
+        "0033-6-12-34-56-78",
+        "06 - 12 - 34 - 56 - 78",
+        "612 345 678",
     ],
 )
 def test_phone_numbers_are_masked(number: str) -> None:
@@ -90,10 +107,92 @@ def test_phone_numbers_are_masked(number: str) -> None:
         "postcode 75013",
         "https://ecrin.org/news/2024/05/12345678?id=98765432",
         "see www.example.org/0612345678",
+        "the study ran 2025\u20132026",
+        "order 4111111111111112",  # 16 digits, but not a valid card number (Luhn)
+        "reference 1234567890123",
+        "EU CT 2023-501234-12-00 and NCT01234567",
+        "sender conv-0612345678, event 3f2a9c1e-7b4d-4e21-9a8f-1c2d3e4f5a6b",
+        "uuid 12345678-1234-4a34-8234-123456789012",
+        "NI number QQ 12 34 56 A (HMRC's example, not a valid prefix)",
+        "DNI 12345678A (wrong letter)",
+        "15 countries, 1 000 000 000 doses",
     ],
 )
 def test_short_numbers_years_dates_and_links_stay_readable(text: str) -> None:
     assert mask_personal_data(text) == text
+
+
+@pytest.mark.parametrize(
+    ("written", "mask"),
+    [
+        ("4111 1111 1111 1111", CARD_MASK),
+        ("4111-1111-1111-1111", CARD_MASK),
+        ("5500005555555559", CARD_MASK),
+        ("3782 822463 10005", CARD_MASK),  # American Express, 4-6-5
+        ("FR76 3000 6000 0112 3456 7890 189", IBAN_MASK),
+        ("DE89370400440532013000", IBAN_MASK),
+        ("GB82 WEST 1234 5698 7654 32", IBAN_MASK),
+        ("nl91abna0417164300", IBAN_MASK),
+        ("NO93 8601 1117 947", IBAN_MASK),
+        ("AB 12 34 56 C", ID_MASK),  # UK National Insurance number
+        ("2 06 12 75 111 005 64", ID_MASK),  # French NIR
+        ("1 85 05 2A 006 084 35", ID_MASK),  # French NIR, born in Corsica
+        ("12345678Z", ID_MASK),  # Spanish DNI
+        ("31415927-C", ID_MASK),
+        ("X1234567L", ID_MASK),  # Spanish NIE
+        ("RSSMRA79B11C566R", ID_MASK),  # Italian codice fiscale
+        ("RSS FNC 80T31 F205 U", ID_MASK),
+        ("249566758", ID_MASK),  # Dutch BSN (11-test)
+        ("44051401359", ID_MASK),  # Polish PESEL
+        ("640823-3234", ID_MASK),  # Swedish personnummer
+        ("19640823-3234", ID_MASK),
+        ("121212+1212", ID_MASK),  # over 100 years old
+    ],
+)
+def test_cards_ibans_and_national_ids_are_masked(written: str, mask: str) -> None:
+    assert mask_personal_data(f"mine is {written}, thanks") == f"mine is {mask}, thanks"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "https://x.org/form?phone=0612345678&id=98765432",
+            "https://x.org/form?phone=[phone]&id=98765432",
+        ),
+        ("https://x.org/?tel=%2B33612345678", "https://x.org/?tel=[phone]"),
+        ("https://x.org/?q=call+me+on+06+12+34+56+78", "https://x.org/?q=call+me+on+[phone]"),
+        ("https://x.org/?email=jane%40example.org&lang=en", "https://x.org/?email=[email]&lang=en"),
+        ("https://x.org/u/jane@example.org/", "https://x.org/u/[email]/"),
+        ("https://wa.me/33612345678", "https://wa.me/[phone]"),
+        ("https://t.me/+33612345678", "https://t.me/[phone]"),
+        ("https://x.org/pay?iban=FR7630006000011234567890189", "https://x.org/pay?iban=[iban]"),
+        ("https://x.org/pay?card=4111111111111111", "https://x.org/pay?card=[card]"),
+        ("mailto:jane@example.org?subject=Trial", "mailto:[email]?subject=Trial"),
+        ("tel:+33612345678", "tel:[phone]"),
+        (
+            "https://ecrin.org/news/2024/05/0612345678?page=2",
+            "https://ecrin.org/news/2024/05/0612345678?page=2",
+        ),
+    ],
+)
+def test_personal_data_in_links_is_masked_but_not_their_paths(text: str, expected: str) -> None:
+    assert mask_personal_data(text) == expected
+
+
+def test_numbers_side_by_side_are_masked_one_by_one() -> None:
+    assert mask_personal_data("0612345678 / 0698765432") == "[phone] / [phone]"
+    assert mask_personal_data("4111 1111 1111 1111 0612345678") == "[card] [phone]"
+    assert mask_personal_data("on 2024-05-12 0612345678") == "on 2024-05-12 [phone]"
+
+
+def test_sender_ids_are_shown_unmasked_unless_they_are_an_address_or_a_number() -> None:
+    """The review inbox showed "conv-[phone]": an id glued to a word is an identifier."""
+    assert short_id("conv-0612345678") == "conv-061…"
+    assert mask_personal_data("conv-0612345678") == "conv-0612345678"
+    assert short_id("tg-0123456789abcdef0123456789abcdef") == "tg-01234567…"
+    assert short_id("0612345678") == PHONE_MASK
+    assert short_id("jane@example.org") == EMAIL_MASK
 
 
 def test_masking_is_idempotent_and_handles_empty_text() -> None:
@@ -154,6 +253,50 @@ def test_mask_event_masks_text_entities_metadata_and_slots_but_not_names() -> No
     assert mask_event(action) == action
 
 
+def test_mask_event_masks_button_payloads_numbers_and_every_entity_field() -> None:
+    payload = '/inform{"iban": "FR76 3000 6000 0112 3456 7890 189", "card": 4111111111111111}'
+    event = {
+        "event": "user",
+        "timestamp": 1733500000.25,
+        "text": payload,
+        "message_id": "9876543210",
+        "parse_data": {
+            "intent": {"name": "inform", "confidence": 1.0},
+            "text": payload,
+            "message_id": "9876543210",
+            "entities": [
+                {"entity": "iban", "value": "FR76 3000 6000 0112 3456 7890 189", "start": 0},
+                {"entity": "card", "value": 4111111111111111, "extractor": "RegexEntityExtractor"},
+                {
+                    "entity": "phone-number",
+                    "value": "+33612345678",
+                    "text": "+33 6 12 34 56 78",
+                    "additional_info": {"value": "+33612345678"},
+                    "extractor": "DucklingEntityExtractor",
+                },
+            ],
+        },
+    }
+    masked = mask_event(event)
+    expected = f'/inform{{"iban": "{IBAN_MASK}", "card": "{CARD_MASK}"}}'
+    assert masked["text"] == masked["parse_data"]["text"] == expected
+    entities = masked["parse_data"]["entities"]
+    assert [entity["value"] for entity in entities] == [IBAN_MASK, CARD_MASK, PHONE_MASK]
+    assert entities[2]["text"] == PHONE_MASK
+    assert entities[2]["additional_info"] == {"value": PHONE_MASK}
+    assert [entity.get("extractor") for entity in entities] == [
+        None,
+        "RegexEntityExtractor",
+        "DucklingEntityExtractor",
+    ]
+    for key in ("timestamp", "message_id"):
+        assert masked[key] == event[key]
+    assert masked["parse_data"]["message_id"] == "9876543210"
+    slot = mask_event({"event": "slot", "name": "n", "value": 4111111111111111})
+    assert slot["value"] == CARD_MASK
+    assert mask_event({"event": "slot", "name": "age", "value": 45})["value"] == 45
+
+
 def test_the_real_tracker_store_masks_before_storing(tracker_url: str) -> None:
     """Through Rasa's own save path: the database never sees the address or the number."""
     store = SQLTrackerStore(host=tracker_url)
@@ -173,6 +316,23 @@ def test_the_real_tracker_store_masks_before_storing(tracker_url: str) -> None:
     )
     tracker.update(SlotSet("country", "0612345678"))
     tracker.update(BotUttered("Noted: jane.doe@example.org. In an emergency call 112."))
+    tracker.update(
+        UserUttered(
+            "card 4111 1111 1111 1111, IBAN FR76 3000 6000 0112 3456 7890 189, "
+            "NIR 2 06 12 75 111 005 64, DNI 12345678Z, trial EU CT 2023-501234-12-00",
+            intent={"name": "inform", "confidence": 0.8},
+            parse_data={
+                "entities": [
+                    {"entity": "card", "value": 4111111111111111},
+                    {"entity": "iban", "value": "DE89370400440532013000"},
+                ],
+            },
+        )
+    )
+    tracker.update(
+        UserUttered('/inform{"id": "RSSMRA79B11C566R", "iban": "GB82WEST12345698765432"}')
+    )
+    tracker.update(SlotSet("involvement_skipped", ["X1234567L", "PESEL 44051401359"]))
     try:
         asyncio.run(store.save(tracker))
         # A second save appends only new events: masking does not confuse Rasa's count.
@@ -180,17 +340,41 @@ def test_the_real_tracker_store_masks_before_storing(tracker_url: str) -> None:
         asyncio.run(store.save(tracker))
         with store.engine.connect() as connection:
             rows = connection.execute(
-                sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"),
+                sa.text(
+                    "SELECT sender_id, type_name, data FROM events WHERE sender_id = :s ORDER BY id"
+                ),
                 {"s": sender},
             ).all()
     finally:
         store.engine.dispose()
-    stored = "\n".join(data for _, data in rows)
+    stored = "\n".join(data for _, _, data in rows)
     assert "jane.doe" not in stored and "7946" not in stored and "0612345678" not in stored
-    user = [json.loads(data) for kind, data in rows if kind == "user"]
+    for secret in (
+        "4111 1111",  # the card, as typed and as a number
+        "4111111111111111",
+        "3000 6000",
+        "30006000",  # the IBANs
+        "370400440532013000",
+        "WEST",
+        "75 111 005",  # the NIR
+        "12345678Z",
+        "RSSMRA",
+        "X1234567L",
+        "44051401359",
+    ):
+        assert secret not in stored, secret
+    assert "2023-501234-12-00" in stored  # the trial number stays
+    assert sender in {row.sender_id for row in rows}  # and the sender id
+
+    user = [json.loads(data) for _, kind, data in rows if kind == "user"]
     assert user[0]["text"] == "I'm [email], call [phone] or 112"
     assert user[0]["parse_data"]["text"] == user[0]["text"]
-    assert user[1]["text"] == "and [phone]"
-    assert [kind for kind, _ in rows].count("user") == 2
-    bot = [json.loads(data) for kind, data in rows if kind == "bot"]
+    assert user[3]["text"] == "and [phone]"
+    assert [kind for _, kind, _ in rows].count("user") == 4
+    assert user[1]["text"] == (
+        "card [card], IBAN [iban], NIR [id], DNI [id], trial EU CT 2023-501234-12-00"
+    )
+    assert [e["value"] for e in user[1]["parse_data"]["entities"]] == ["[card]", "[iban]"]
+    assert user[2]["text"] == '/inform{"id": "[id]", "iban": "[iban]"}'
+    bot = [json.loads(data) for _, kind, data in rows if kind == "bot"]
     assert bot[0]["text"] == "Noted: [email]. In an emergency call 112."

@@ -85,24 +85,47 @@ def test_bad_ages(text: str) -> None:
         privacy.parse_age(text)
 
 
-def test_purge_deletes_conversations_whose_last_event_is_too_old(seeded: str) -> None:
-    """Conversations start on days 0 (web), 1 (telegram) and 2 (rest) after BASE_TIME."""
-    save_chats(seeded, [Chat(WEB_ID, [HELLO], start=BASE_TIME + 10 * DAY)])  # web comes back
+def test_purge_deletes_messages_by_their_own_age(seeded: str) -> None:
+    """Conversations start on days 0 (web), 1 (telegram) and 2 (rest) after BASE_TIME; the
+    web one comes back on day 10. Retention is per message: the web conversation keeps its
+    day-10 turn and loses its old ones, with the review rows about them."""
+    save_chats(seeded, [Chat(WEB_ID, [HELLO], start=BASE_TIME + 10 * DAY)])
     for sender in (WEB_ID, TELEGRAM_ID, REST_ID):
         _annotate_everything(seeded, sender)
     now = BASE_TIME + 11 * DAY
+    cutoff = now - 8 * DAY
+    with get_engine(seeded).connect() as connection:
+        old, recent_web = (
+            connection.execute(sa.text(query), {"c": cutoff, "s": WEB_ID}).scalar()
+            for query in (
+                "SELECT COUNT(*) FROM events WHERE timestamp < :c",
+                "SELECT COUNT(*) FROM events WHERE timestamp >= :c AND sender_id = :s",
+            )
+        )
+    assert old > 0 and recent_web > 0
 
     assert privacy.purge_conversations(dt.timedelta(days=8), seeded, now=now, dry_run=True) == (
         2,
-        sum(_rows(seeded, s)["events"] for s in (TELEGRAM_ID, REST_ID)),
+        old,
     )
     assert all(_rows(seeded, TELEGRAM_ID).values())  # a dry run deletes nothing
 
     conversations, events = privacy.purge_conversations(dt.timedelta(days=8), seeded, now=now)
 
-    assert conversations == 2 and events > 0
+    assert (conversations, events) == (2, old)
     assert set(_rows(seeded, TELEGRAM_ID).values()) == set(_rows(seeded, REST_ID).values()) == {0}
-    assert all(_rows(seeded, WEB_ID).values())  # its last event is recent: kept whole
+    web = _rows(seeded, WEB_ID)
+    assert web["events"] == recent_web  # its recent turn stays, its old turns are gone
+    # The flag and the NLU label were on its first (old) message: gone with it; the
+    # conversation's own status, tags and notes stay while the conversation does.
+    assert web["review_flags"] == web["review_nlu_labels"] == 0
+    assert web["review_conversations"] and web["review_notes"] and web["review_conversation_tags"]
+    with get_engine(seeded).connect() as connection:
+        left = connection.execute(
+            sa.text("SELECT MIN(timestamp) FROM review_messages WHERE sender_id = :s"),
+            {"s": WEB_ID},
+        ).scalar()
+    assert left is None or left >= cutoff
     assert privacy.purge_conversations(dt.timedelta(days=8), seeded, now=now) == (0, 0)
 
 
@@ -121,10 +144,10 @@ def test_purge_command(
     assert main(["privacy", "purge", "--older-than", "soon"]) == 2
     assert "180d" in capsys.readouterr().err
     assert main(["privacy", "purge", "--older-than", "100000d"]) == 0
-    assert "Deleted 0 conversation(s)" in capsys.readouterr().out
+    assert "Deleted 0 message event(s)" in capsys.readouterr().out
     assert main(["privacy", "purge", "--older-than", "1d", "--dry-run"]) == 0
-    assert "Would delete 3 conversation(s)" in capsys.readouterr().out
+    assert "3 conversation(s) had nothing newer" in capsys.readouterr().out
     assert _rows(seeded_sqlite, WEB_ID)["events"] > 0
     assert main(["privacy", "purge", "--older-than", "1d"]) == 0
-    assert "Deleted 3 conversation(s)" in capsys.readouterr().out
+    assert "3 conversation(s) had nothing newer" in capsys.readouterr().out
     assert _rows(seeded_sqlite, WEB_ID)["events"] == 0

@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   var WEBHOOK = "webhook";
+  var SLOW_DOWN = "You're sending messages quickly; please wait a few seconds and try again.";
   var SENDER_KEY = "ecrin-chat-sender";
   var log = document.getElementById("log");
   var form = document.getElementById("form");
@@ -187,6 +188,11 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body)
     }).then(function (response) {
+      if (response.status === 429) {
+        // Rate limited (bot/ratelimit.py): a polite word, not an error.
+        addMessage("bot", SLOW_DOWN);
+        return false;
+      }
       return response.json().then(function (body) {
         if (!response.ok) { throw new Error(body.error || ("HTTP " + response.status)); }
         showReplies(body);
@@ -223,11 +229,19 @@
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ sender: sender })
-    }).then(function () {
+    }).then(function (response) {
+      // Only a 2xx means the server erased it: anything else keeps the conversation on
+      // screen and says so, never "Done".
+      if (!response.ok) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          throw new Error((body && body.error) || ("HTTP " + response.status));
+        });
+      }
       restart();
       addMessage("bot", "Done: this conversation has been erased.");
-    }).catch(function () {
-      addMessage("bot", "Sorry, I couldn't erase the conversation right now. Please try again.");
+    }).catch(function (error) {
+      addMessage("bot", "Sorry, I couldn't erase the conversation right now (" +
+        error.message + "). It is still stored. Please try again in a moment.");
     });
   });
 
