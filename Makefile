@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 
 TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml)
 
-.PHONY: help run test setup browser db train retrain eval score validate lint shell clean run-scaled nginx bench fuzz
+.PHONY: help run test setup browser db train retrain eval score validate lint shell clean run-scaled nginx bench lock fuzz
 
 help:
 	@echo "make run    set up and start the assistant (web chat, REST, action server)"
@@ -113,6 +113,13 @@ bench: setup $(MODEL)
 # docs/security.md.
 fuzz: setup
 	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/security
+
+# Re-pin requirements.lock (hashes included) after editing requirements.in; uv keeps every pin
+# it can from the current lock. Needs uv on PATH (`pip install uv` anywhere).
+lock:
+	@command -v uv >/dev/null 2>&1 || { echo "make lock needs uv on PATH (pip install uv)"; exit 1; }
+	uv pip compile --python "$$(scripts/find-python310)" --python-version 3.10 --generate-hashes \
+	  requirements.in -o requirements.lock
 
 validate: setup
 	$(RASA) data validate
