@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.forms import AskOnceThenBriefly, CountryValidation, intent_of, is_new_message
-from bot import form_answers, involvement, partners
+from bot import conversation, form_answers, involvement, partners
 from bot.countries import gazetteer
 
 FORM = "involvement_form"
@@ -25,17 +25,6 @@ SKIPPED = "involvement_skipped"
 EVERYTHING = "*"  # in SKIPPED: no more questions, the plan covers what is missing
 MAX_QUESTIONS = 3
 MAX_SKIPS = 2
-PLAN_SLOTS = involvement.PLAN_SLOTS
-STUDY_SLOTS = involvement.STUDY_SLOTS
-
-
-def _since_activation(tracker: Tracker) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for event in reversed(tracker.events):
-        if event.get("event") == "active_loop" and event.get("name") == FORM:
-            break
-        events.append(event)
-    return events[::-1]
 
 
 def questions_asked(tracker: Tracker) -> int:
@@ -43,7 +32,7 @@ def questions_asked(tracker: Tracker) -> int:
     a digression counts once). Rasa asks inside the form's run: only the bot's utterances
     are in the conversation, named in their metadata."""
     asked = set()
-    for event in _since_activation(tracker):
+    for event in conversation.since_activation(tracker.events, FORM):
         name = (event.get("metadata") or {}).get("utter_action") or ""
         if event.get("event") == "bot" and name.startswith("utter_ask_"):
             slot = name.removeprefix("utter_ask_").removesuffix("_again")
@@ -55,7 +44,7 @@ def skips_since_activation(tracker: Tracker) -> int:
     """How many of the researcher's answers in this form were "not sure"."""
     return sum(
         1
-        for event in _since_activation(tracker)
+        for event in conversation.since_activation(tracker.events, FORM)
         if event.get("event") == "user"
         and form_answers.is_skip(
             event.get("text") or "",
@@ -109,13 +98,13 @@ class ValidateInvolvementForm(CountryValidation, FormValidationAction):
             updates = {}
         if requested is None and not updates:
             # A new request that says nothing about the study: a new plan, asked afresh.
-            return [SlotSet(slot, None) for slot in PLAN_SLOTS] + [SlotSet(SKIPPED, [])]
+            return [SlotSet(slot, None) for slot in involvement.PLAN_SLOTS] + [SlotSet(SKIPPED, [])]
         skip = form_answers.is_skip(text, intent) and requested not in updates
         done = form_answers.is_done(text, intent)
         skipped = list(tracker.get_slot(SKIPPED) or [])
         if requested == "study_kind":
             # The study question asks for both: naming one settles the other as general.
-            for slot, other in (STUDY_SLOTS, STUDY_SLOTS[::-1]):
+            for slot, other in (involvement.STUDY_SLOTS, involvement.STUDY_SLOTS[::-1]):
                 if skip or (other in updates and slot not in updates):
                     skipped.append(slot)
         elif skip and requested:
@@ -192,7 +181,7 @@ class ActionInvolvementGuidance(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        slots = {name: tracker.get_slot(name) for name in (*PLAN_SLOTS, "country")}
+        slots = {name: tracker.get_slot(name) for name in (*involvement.PLAN_SLOTS, "country")}
         say_plan(dispatcher, slots)
         # The situation stays: "it's in children" after the plan re-plans with the rest kept.
         return []

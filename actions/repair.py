@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.events import say_events
-from actions.involvement import PLAN_SLOTS, say_plan
+from actions.involvement import say_plan
 from actions.partners import say_partner, say_platform
 from bot import conversation, involvement
 from bot.countries import gazetteer
@@ -64,7 +64,7 @@ class ActionFollowUp(Action):
                 dispatcher.utter_message(response="utter_place_unknown")
             return remembered
         if topic == conversation.INVOLVEMENT and (country or stages):
-            slots = {name: tracker.get_slot(name) for name in (*PLAN_SLOTS, "country")}
+            slots = {name: tracker.get_slot(name) for name in (*involvement.PLAN_SLOTS, "country")}
             slots.update({e["name"]: e["value"] for e in remembered})
             say_plan(dispatcher, slots)
         elif topic == conversation.EUPATI_PLATFORM and country:

@@ -145,16 +145,23 @@ def last_topic(events: Sequence[Event]) -> Turn | None:
     return None
 
 
+def since_activation(events: Sequence[Event], form: str) -> list[Event]:
+    """The events after `form` last started, oldest first."""
+    later: list[Event] = []
+    for event in reversed(events):
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            break
+        later.append(event)
+    return later[::-1]
+
+
 def asked_since_activation(events: Sequence[Event], form: str, responses: Iterable[str]) -> bool:
     """Whether the active `form` already asked one of `responses` since it last started."""
     wanted = set(responses)
-    for event in reversed(events):
-        kind = event.get("event")
-        if kind == "active_loop" and event.get("name") == form:
-            return False
-        if kind == "bot" and (event.get("metadata") or {}).get("utter_action") in wanted:
-            return True
-    return False
+    return any(
+        event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") in wanted
+        for event in since_activation(events, form)
+    )
 
 
 # --- Questions that point back at the previous answer --------------------------------------------

@@ -114,7 +114,7 @@ def continues_look_up(tracker: DialogueStateTracker) -> bool:
     text = message.text or ""
     if (message.intent or {}).get("name") != "ask_partner":
         return False
-    if not any(entity.get("entity") in PLACE_ENTITIES for entity in message.entities):
+    if not _mentions_place(message):
         return False
     last = last_topic([event.as_dict() for event in tracker.events])
     previous = last.topic if last else None
