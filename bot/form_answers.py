@@ -37,6 +37,8 @@ NEVER_AN_ANSWER = frozenset(
         "feedback_positive",
     }
 )
+# bot.safety's SAFETY_INTENTS, named again so the action server does not import Rasa's
+# engine with bot.safety (tests/test_form_answers.py keeps the two the same).
 SAFETY_INTENTS = frozenset({"emergency", "self_harm", "medical_advice", "trial_treatment"})
 # Intents that carry answers; anything else counts only when it is a short statement.
 ANSWER_INTENTS = frozenset(

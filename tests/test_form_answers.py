@@ -103,3 +103,9 @@ def test_the_domain_never_fills_the_country_from_a_message_that_is_never_an_answ
     for mapping in domain["slots"]["country"]["mappings"]:
         assert set(mapping.get("not_intent", [])) <= NEVER_AN_ANSWER
         assert not set(mapping.get("intent", [])) & NEVER_AN_ANSWER
+
+
+def test_the_safety_intents_are_those_of_the_safety_guard() -> None:
+    from bot import form_answers, safety
+
+    assert frozenset(safety.SAFETY_INTENTS) == form_answers.SAFETY_INTENTS
