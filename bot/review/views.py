@@ -299,11 +299,19 @@ def conversation_erase(context: Context) -> Response:
     return context.redirect("/")
 
 
+# Row ids are the databases' 64-bit integers: a larger number is no row (and would make the
+# driver fail rather than find nothing).
+_LARGEST_ID = 2**63 - 1
+
+
 def _integer(value: str) -> int:
     try:
-        return int(value)
+        number = int(value)
     except ValueError as error:
         raise HTTPException(400, "Expected a number.") from error
+    if abs(number) > _LARGEST_ID:
+        raise HTTPException(400, "Expected a number.")
+    return number
 
 
 # --- NLU inbox -----------------------------------------------------------------------------------
