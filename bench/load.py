@@ -19,6 +19,7 @@ import math
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ class Reply:
     seconds: float
     texts: list[str]
     error: str | None
+    # When the request was sent, on `time.perf_counter()`'s clock (to place it in time).
+    started: float = 0.0
 
     @property
     def failed(self) -> bool:
@@ -96,7 +99,7 @@ def send(url: str, user: str, index: int, message: str, timeout: float) -> Reply
         error = f"HTTP {status}: {http_error.read()[:200].decode(errors='replace')}"
     except (OSError, ValueError) as failure:  # URLError, timeouts, resets, bad URLs
         error = f"{type(failure).__name__}: {failure}"
-    return Reply(user, index, message, status, time.perf_counter() - started, texts, error)
+    return Reply(user, index, message, status, time.perf_counter() - started, texts, error, started)
 
 
 def _texts(raw: bytes) -> tuple[list[str], str | None]:
@@ -110,19 +113,33 @@ def _texts(raw: bytes) -> tuple[list[str], str | None]:
 
 
 def run_load(
-    url: str, conversations: dict[str, list[str]], concurrency: int, timeout: float = 60.0
+    url: str,
+    conversations: dict[str, list[str]],
+    concurrency: int,
+    timeout: float = 60.0,
+    on_reply: Callable[[Reply], None] | None = None,
+    pause: float = 0.0,
 ) -> LoadResult:
     """Play every user's conversation against `url`, at most `concurrency` users at once.
 
     One worker thread per concurrent user: a worker takes the next waiting user and plays its
     whole conversation, so a user's messages go out in order and never overlap, and the
-    number of requests in flight never exceeds `concurrency`.
+    number of requests in flight never exceeds `concurrency`. `on_reply` is called (from the
+    worker threads) after each reply, e.g. to act when a share of the load is done; `pause`
+    is how long a user waits between a reply and their next message (reading, typing).
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
 
     def converse(user: str, messages: list[str]) -> list[Reply]:
-        return [send(url, user, i, message, timeout) for i, message in enumerate(messages)]
+        replies = []
+        for index, message in enumerate(messages):
+            if index and pause:
+                time.sleep(pause)
+            replies.append(send(url, user, index, message, timeout))
+            if on_reply is not None:
+                on_reply(replies[-1])
+        return replies
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load-user") as pool:

@@ -10,12 +10,41 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import database_url
+
+# How long a database call may wait, on the chat's hot path (look-ups, the tracker store): a
+# database that does not answer costs the user one polite apology, never a hung server. An
+# action's look-up then ends well within bot.rasa_main.ACTION_TIMEOUT_SECONDS.
+CONNECT_TIMEOUT_SECONDS = 5
+STATEMENT_TIMEOUT_SECONDS = 10
+
+
+def bounded_connect_args(
+    url: str,
+    connect: float = CONNECT_TIMEOUT_SECONDS,
+    statement: float = STATEMENT_TIMEOUT_SECONDS,
+    lock: float | None = None,
+) -> dict[str, Any]:
+    """The driver arguments that bound every wait on `url`'s database, in seconds: to connect
+    (PostgreSQL) or for a busy file (SQLite), and for a statement and a row lock
+    (PostgreSQL; `lock` defaults to `statement`)."""
+    backend = make_url(url).get_backend_name()
+    if backend == "postgresql":
+        statement_ms, lock_ms = int(statement * 1000), int((lock or statement) * 1000)
+        return {
+            "connect_timeout": max(1, round(connect)),
+            "options": f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}",
+        }
+    if backend == "sqlite":
+        # Threads share the engine's pooled connections (calls run off the event loop).
+        return {"timeout": connect, "check_same_thread": False}
+    return {}
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -25,7 +54,9 @@ def get_engine(url: str | None = None) -> Engine:
 
 @lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
-    engine = create_engine(url, future=True, pool_pre_ping=True)
+    engine = create_engine(
+        url, future=True, pool_pre_ping=True, connect_args=bounded_connect_args(url)
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -13,12 +13,27 @@ This subclass keeps Rasa's key layout, ticket algorithm and settings, and makes 
 Redis optimistic transaction (WATCH, MULTI/EXEC, retry when another replica changed the lock
 in between). Configure it as `type: bot.lock_store.RedisLockStore`; `bot run` does so from
 LOCK_STORE_URL.
+
+More changes for a Redis that fails (docs/reliability.md, "Faults"):
+
+* every wait on Redis is bounded (REDIS_TIMEOUT_SECONDS, to connect and to answer; Rasa
+  bounds only the answer, at 10 s), and runs in a worker thread, not on the event loop;
+* every lock key expires shortly after its last ticket (Rasa's never expire: a replica that
+  died holding a lock left the key behind for good);
+* a failure to hand the lock on after a turn is logged, not raised: the turn is done and
+  stored, and its ticket expires by itself. Raised, it turned a stored answer into an
+  apology, and the user sent the message again (measured: bench/fault_test.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import redis
@@ -28,6 +43,19 @@ from rasa.core.lock_store import RedisLockStore as RasaRedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+# A Redis that does not answer within this costs the message an apology, not a hung server.
+REDIS_TIMEOUT_SECONDS = 2.0
+# A lock key outlives its last ticket by this much, then Redis deletes it.
+KEY_EXPIRY_MARGIN_SECONDS = 5.0
+
+
+def key_lifetime_ms(lock: TicketLock, now: float) -> int:
+    """How long the stored `lock` must live: until its last ticket expires, plus a margin
+    (an emptied lock, kept until clean-up, gets only the margin)."""
+    last_expiry = max((ticket.expires for ticket in lock.tickets), default=now)
+    return max(1, math.ceil((last_expiry - now + KEY_EXPIRY_MARGIN_SECONDS) * 1000))
 
 
 class RedisLockStore(RasaRedisLockStore):
@@ -38,7 +66,50 @@ class RedisLockStore(RasaRedisLockStore):
         # section's keys are RedisLockStore's own (`url` is the host).
         if endpoint_config is not None:
             kwargs = {"host": endpoint_config.url, **endpoint_config.kwargs, **kwargs}
+        kwargs.setdefault("socket_timeout", REDIS_TIMEOUT_SECONDS)
         super().__init__(**kwargs)
+        # Rasa sets no connect timeout; redis-py then waits for the system's (minutes).
+        self.red.connection_pool.connection_kwargs["socket_connect_timeout"] = kwargs[
+            "socket_timeout"
+        ]
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 1,
+    ) -> AsyncIterator[TicketLock]:
+        """Rasa 3.6's `LockStore.lock` (rasa/core/lock_store.py), with each Redis call in a
+        worker thread and the hand-on after the turn logged instead of raised."""
+        ticket = await asyncio.to_thread(self.issue_ticket, conversation_id, lock_lifetime)
+        try:
+            yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            try:
+                await asyncio.to_thread(self.cleanup, conversation_id, ticket)
+            except redis.RedisError as error:
+                logger.warning(
+                    "Could not hand on the lock of a conversation (%s); its ticket expires by "
+                    "itself within %.0f s",
+                    error,
+                    lock_lifetime,
+                )
+
+    async def _acquire_lock(
+        self, conversation_id: str, ticket: int, wait_time_in_seconds: float
+    ) -> TicketLock:
+        """Rasa's `_acquire_lock`: wait until `ticket` is served; LockError if the lock is
+        gone meanwhile (expired, or Redis restarted empty)."""
+        while True:
+            lock = await asyncio.to_thread(self.get_lock, conversation_id)
+            if not lock:
+                break
+            if not lock.is_locked(ticket):
+                return lock
+            await asyncio.sleep(wait_time_in_seconds)
+            await asyncio.to_thread(self.update_lock, conversation_id)
+        raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
 
     def _change(
         self,
@@ -60,7 +131,7 @@ class RedisLockStore(RasaRedisLockStore):
                     if new is None:
                         pipe.delete(key)
                     else:
-                        pipe.set(key, new.dumps())
+                        pipe.set(key, new.dumps(), px=key_lifetime_ms(new, time.time()))
                     pipe.execute()
                     return result
                 except redis.WatchError:

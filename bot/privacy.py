@@ -20,6 +20,7 @@ from urllib.parse import quote_plus, unquote
 from sqlalchemy import bindparam, create_engine, inspect, text
 from sqlalchemy.engine import Connection
 
+from bot.db import bounded_connect_args
 from bot.settings import tracker_store_url
 
 PRIVACY_NOTICE = (
@@ -596,6 +597,29 @@ def _mask_entities(entities: Any) -> Any:
     ]
 
 
+def _mask_bot_text(text: str) -> str:
+    """What the assistant said, masked, except the vetted public numbers it gives (crisis
+    lines): staff reading a conversation about self-harm must see which line was offered.
+    A number the assistant repeats from the user is masked as anywhere else."""
+    from bot.answers import ALLOWED_PHONES  # the vetted list; imported late (no cycle)
+
+    # Short numbers are never masked; a long one is kept only as a whole number (not inside
+    # a longer one the user gave).
+    said = sorted(
+        (n for n in ALLOWED_PHONES if n in text and sum(c.isdigit() for c in n) > 6),
+        key=len,
+        reverse=True,
+    )
+    # Characters of Unicode's private use area hold their place: no digits, never masked.
+    kept = {chr(0xE000 + index): number for index, number in enumerate(said)}
+    for placeholder, number in kept.items():
+        text = re.sub(rf"(?<![\w+]){re.escape(number)}(?![\w])", placeholder, text)
+    masked = _mask_text(text)
+    for placeholder, number in kept.items():
+        masked = masked.replace(placeholder, number)
+    return masked
+
+
 def mask_event(event: dict[str, Any]) -> dict[str, Any]:
     """A copy of a serialised Rasa event with what people wrote masked.
 
@@ -608,7 +632,8 @@ def mask_event(event: dict[str, Any]) -> dict[str, Any]:
     masked = dict(event)
     kind = masked.get("event")
     if isinstance(masked.get("text"), str):
-        masked["text"] = _mask_text(masked["text"])
+        text = masked["text"]
+        masked["text"] = _mask_bot_text(text) if kind == "bot" else _mask_text(text)
     if isinstance(masked.get("action_text"), str):
         masked["action_text"] = mask_personal_data(masked["action_text"])
     if "entities" in masked:
@@ -652,20 +677,16 @@ class ErasureError(RuntimeError):
 
 def _engine(url: str | None):
     """A short-lived engine on `url` (default: the tracker store) with bounded waits."""
-    from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
     url = url or tracker_store_url()
-    backend = make_url(url).get_backend_name()
-    connect_args: dict[str, Any] = {}
-    if backend == "postgresql":
-        milliseconds = DATABASE_TIMEOUT_SECONDS * 1000
-        connect_args = {
-            "connect_timeout": DATABASE_TIMEOUT_SECONDS,
-            "options": f"-c lock_timeout={milliseconds} -c statement_timeout={milliseconds * 6}",
-        }
-    elif backend == "sqlite":
-        connect_args = {"timeout": DATABASE_TIMEOUT_SECONDS}
+    # A purge may delete many rows: a statement gets six times the connect/lock wait.
+    connect_args = bounded_connect_args(
+        url,
+        connect=DATABASE_TIMEOUT_SECONDS,
+        statement=DATABASE_TIMEOUT_SECONDS * 6,
+        lock=DATABASE_TIMEOUT_SECONDS,
+    )
     return create_engine(url, future=True, poolclass=NullPool, connect_args=connect_args)
 
 

@@ -6,19 +6,34 @@ Rasa's own `type: SQL` needs dialect, host, port, database… as separate keys, 
 endpoint files fail when an environment variable they name is unset. One URL with an
 embedded SQLite default keeps `rasa shell` working with no set-up and PostgreSQL one
 variable away.
+
+Two changes for a database that fails (docs/reliability.md, "Faults"):
+
+* every wait is bounded (bot.db.bounded_connect_args) and a pooled connection is checked
+  before use, so a restarted database costs no request;
+* the database calls run in a worker thread: Rasa 3.6 runs them on the event loop, where a
+  slow database stalls every conversation of the server, and its health check with them.
+
+Rasa's own fail-safe wrapper, which hid the failures of this store behind an in-memory one,
+is removed in bot.rasa_main.fail_loudly_on_tracker_store_errors.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore as RasaSQLTrackerStore
+from rasa.core.tracker_store import create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import sessionmaker
 
+from bot.db import bounded_connect_args
 from bot.privacy import mask_event
 from bot.settings import tracker_store_url
 
@@ -37,17 +52,60 @@ class SQLTrackerStore(RasaSQLTrackerStore):
         super().__init__(
             domain=domain, host=host or tracker_store_url(), event_broker=event_broker, **kwargs
         )
+        # Rasa builds its engine with no timeouts and no pre-ping, and offers no setting for
+        # either; the tables exist by now, so the engine is swapped for one that has both.
+        url = self.engine.url.render_as_string(hide_password=False)
+        options = create_engine_kwargs(url)  # Rasa's pool sizes and PostgreSQL schema
+        connect_args = bounded_connect_args(url)
+        if "options" in options.get("connect_args", {}):
+            connect_args["options"] += " " + options["connect_args"]["options"]
+        options["connect_args"] = connect_args
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **options)
+        self.sessionmaker = sessionmaker(bind=self.engine)
+
+    async def keys(self) -> list[str]:
+        return await asyncio.to_thread(self._keys)
+
+    def _keys(self) -> list[str]:
+        with self.session_scope() as session:
+            rows = session.query(self.SQLEvent.sender_id).distinct().all()
+            return [sender_id for (sender_id,) in rows]
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        """Rasa 3.6's `_retrieve`, in a worker thread."""
+        return await asyncio.to_thread(
+            self._retrieve_in_thread, sender_id, fetch_events_from_all_sessions
+        )
+
+    def _retrieve_in_thread(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        with self.session_scope() as session:
+            rows = self._event_query(
+                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
+            ).all()
+            events = [json.loads(row.data) for row in rows]
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the tracker's new events, with personal data masked.
 
         Rasa 3.6's `SQLTrackerStore.save`, except that each event is masked before it is
-        serialised: the conversation in memory keeps the original text for this turn (the
-        NLU and the safety guard have already seen it), the database never sees it. The
-        number of stored events is unchanged, so Rasa's "which events are new" count still
-        holds on the next turn.
+        serialised (the conversation in memory keeps the original text for this turn: the
+        NLU and the safety guard have already seen it, the database never sees it), and the
+        database work runs in a worker thread. The number of stored events is unchanged, so
+        Rasa's "which events are new" count still holds on the next turn. One transaction:
+        a failure stores none of the turn's events.
         """
         await self.stream_events(tracker)
+        await asyncio.to_thread(self._save_in_thread, tracker)
+
+    def _save_in_thread(self, tracker: DialogueStateTracker) -> None:
         with self.session_scope() as session:
             for event in self._additional_events(session, tracker):
                 data = mask_event(event.as_dict())

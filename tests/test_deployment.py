@@ -11,16 +11,17 @@ where those tools are installed.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
+import os
 import re
 import shlex
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -31,7 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
 NGINX_CONF = ROOT / "deploy" / "nginx" / "compose.conf"
+SCALED_NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "scaled.conf.j2"
 POSTGRES_INIT = ROOT / "deploy" / "postgres" / "init-databases.sh"
 K8S_DIR = ROOT / "deploy" / "k8s"
 
@@ -45,9 +48,48 @@ LISTEN_PORTS = {
 # listens on every interface).
 INTERFACES = {"rasa": "RASA_INTERFACE", "review": "REVIEW_INTERFACE"}
 
-# Variables that our deployment sets for a library rather than for our code, and the
-# package whose source must read them.
-THIRD_PARTY_VARIABLES = {"FORWARDED_ALLOW_IPS": "uvicorn"}
+# What `.env` gives Compose in these tests: stand-ins for the secrets docker-compose.yml
+# requires (`${VAR:?…}`, listed in .env.example), URL-safe as the real ones must be.
+COMPOSE_TEST_ENV = {
+    "POSTGRES_PASSWORD": "test-postgres-password",
+    "ECRIN_DB_PASSWORD": "test-ecrin-db-password",
+    "REDIS_PASSWORD": "test-redis-password",
+    "REVIEW_SECRET_KEY": "test-review-secret-key-of-40-characters-x",
+    "PSEUDONYM_SECRET": "test-pseudonym-secret",
+}
+# Secrets Compose passes through from `.env` when set and leaves unset otherwise: the
+# Telegram channel is optional.
+OPTIONAL_COMPOSE_SECRETS = {"TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET"}
+# A variable whose name says it holds a secret.
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY")
+
+# The keys of the Kubernetes Secret each process reads, as (variable, key): each pod gets
+# these and no other (secretKeyRef). The Rasa server reads DATABASE_URL for the plan page's
+# partner contacts; the review app reads only the tracker store, and shares the login
+# back-off through the lock store's Redis.
+K8S_SECRET_KEYS = {
+    "rasa": {
+        ("DATABASE_URL", "DATABASE_URL"),
+        ("TRACKER_STORE_URL", "TRACKER_STORE_URL"),
+        ("LOCK_STORE_URL", "LOCK_STORE_URL"),
+        ("TELEGRAM_TOKEN", "TELEGRAM_TOKEN"),
+        ("TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_WEBHOOK_SECRET"),
+        ("PSEUDONYM_SECRET", "PSEUDONYM_SECRET"),
+    },
+    "actions": {("DATABASE_URL", "DATABASE_URL")},
+    "review": {
+        ("TRACKER_STORE_URL", "TRACKER_STORE_URL"),
+        ("REVIEW_SECRET_KEY", "REVIEW_SECRET_KEY"),
+        ("RATE_LIMIT_REDIS_URL", "LOCK_STORE_URL"),
+    },
+    # The migration Job.
+    None: {("DATABASE_URL", "DATABASE_URL"), ("TRACKER_STORE_URL", "TRACKER_STORE_URL")},
+}
+# Keys a Secret may leave out (secretKeyRef optional): the Telegram channel is off then.
+K8S_OPTIONAL_SECRET_KEYS = {"TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "PSEUDONYM_SECRET"}
+# Variables holding a Redis URL: with the Redis password in it, everywhere.
+REDIS_URL_VARIABLES = {"LOCK_STORE_URL", "RATE_LIMIT_REDIS_URL"}
+DATABASE_URL_VARIABLES = {"DATABASE_URL", "TRACKER_STORE_URL"}
 
 # Set by the Dockerfile for Python, the venv and Hugging Face (no downloads), not for our code.
 PLATFORM_VARIABLES = {
@@ -124,19 +166,9 @@ def code_text() -> str:
 
 
 def read_by_code(name: str) -> bool:
-    """Whether our code (or, for THIRD_PARTY_VARIABLES, that library) names the variable
-    as a string, as `os.environ.get("NAME")` does; a comment alone does not count."""
-    if name in THIRD_PARTY_VARIABLES:
-        spec = importlib.util.find_spec(THIRD_PARTY_VARIABLES[name])
-        assert spec and spec.submodule_search_locations, THIRD_PARTY_VARIABLES[name]
-        text = "\n".join(
-            path.read_text(encoding="utf-8")
-            for location in spec.submodule_search_locations
-            for path in Path(location).rglob("*.py")
-        )
-    else:
-        text = code_text()
-    return re.search(rf"""["']{re.escape(name)}["']""", text) is not None
+    """Whether our code names the variable as a string, as `os.environ.get("NAME")` does; a
+    comment alone does not count."""
+    return re.search(rf"""["']{re.escape(name)}["']""", code_text()) is not None
 
 
 def url_host_port(url: str) -> tuple[str, int]:
@@ -323,9 +355,84 @@ def test_dockerfile_runtime_stage() -> None:
 # --- docker-compose.yml ----------------------------------------------------------------------
 
 
+# Compose's variable syntax: $$, ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error},
+# ${NAME?error} and $NAME.
+COMPOSE_VARIABLE = re.compile(
+    r"\$(?:\$|\{(?P<name>\w+)(?:(?P<operator>:?[-?])(?P<argument>[^}]*))?\}|(?P<bare>\w+))"
+)
+
+
+class ComposeError(Exception):
+    """What `docker compose` stops with: a required variable without a value."""
+
+
+def interpolate(text: str, env: Mapping[str, str]) -> str:
+    """`text` with its variables resolved from `env`, as Compose resolves them."""
+
+    def resolve(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group("name") or match.group("bare")
+        operator, argument = match.group("operator"), match.group("argument")
+        value = env.get(name)
+        missing = value is None or (value == "" and (operator or "").startswith(":"))
+        if operator in (":-", "-"):
+            return argument if missing else value
+        if operator in (":?", "?"):
+            if missing:
+                raise ComposeError(f"required variable {name} is missing a value: {argument}")
+            return value
+        return value or ""
+
+    return COMPOSE_VARIABLE.sub(resolve, text)
+
+
+def resolved(node: Any, env: Mapping[str, str]) -> Any:
+    """The parsed Compose file with every string interpolated (Compose does it after parsing
+    the YAML, so comments are never interpolated)."""
+    if isinstance(node, dict):
+        return {key: resolved(value, env) for key, value in node.items()}
+    if isinstance(node, list):
+        return [resolved(value, env) for value in node]
+    return interpolate(node, env) if isinstance(node, str) else node
+
+
+def strings(node: Any) -> Iterator[str]:
+    """Every string value in a parsed YAML document."""
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from strings(value)
+    elif isinstance(node, str):
+        yield node
+
+
+@cache
+def raw_compose() -> dict:
+    """docker-compose.yml as written, its variables unresolved."""
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
 @cache
 def compose() -> dict:
-    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    """docker-compose.yml as Compose runs it with the test `.env` (COMPOSE_TEST_ENV)."""
+    return resolved(raw_compose(), COMPOSE_TEST_ENV)
+
+
+def compose_variables() -> list[tuple[str, str | None, str | None]]:
+    """(name, operator, argument) of every variable docker-compose.yml uses."""
+    return [
+        (
+            match.group("name") or match.group("bare"),
+            match.group("operator"),
+            match.group("argument"),
+        )
+        for text in strings(raw_compose())
+        for match in COMPOSE_VARIABLE.finditer(text)
+        if match.group(0) != "$$"
+    ]
 
 
 def services() -> dict[str, dict]:
@@ -360,14 +467,123 @@ def test_compose_file_is_valid_for_docker_compose() -> None:
     if subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
         pytest.skip("the docker client has no compose plugin (`docker compose` is unknown)")
     # `config` loads, interpolates and validates the file against the Compose schema; it
-    # needs no engine.
+    # needs no engine. The required secrets come from the environment, as from `.env`.
     result = subprocess.run(
         [docker, "compose", "-f", str(COMPOSE_FILE), "config", "--quiet"],
         cwd=ROOT,
         capture_output=True,
         text=True,
+        env={**os.environ, **COMPOSE_TEST_ENV},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_secrets_have_no_defaults_and_are_required() -> None:
+    secret_names: set[str] = set()
+    for name, operator, argument in compose_variables():
+        if SECRET_NAME.search(name):
+            secret_names.add(name)
+            # `${X:?…}` with a message that says where to set it; never `${X:-default}`,
+            # `${X-default}` (a password in the file), nor `${X}` (empty when unset).
+            assert operator == ":?", f"${{{name}{operator or ''}{argument or ''}}}: not required"
+            assert ".env" in argument, f"{name}: the message should say how to set it"
+    assert secret_names == set(COMPOSE_TEST_ENV)
+    for service_name, service in raw_compose()["services"].items():
+        for variable, value in (service.get("environment") or {}).items():
+            if SECRET_NAME.search(variable):
+                if value is None:  # passed through from .env when set, else unset
+                    assert variable in OPTIONAL_COMPOSE_SECRETS, f"{service_name}: {variable}"
+                else:
+                    assert "${" in value, f"{service_name}: {variable} is written in the file"
+    # Each one missing stops Compose, with that message.
+    for name in COMPOSE_TEST_ENV:
+        short = {key: value for key, value in COMPOSE_TEST_ENV.items() if key != name}
+        with pytest.raises(ComposeError, match=rf"{name} is missing a value: set {name} in \.env"):
+            resolved(raw_compose(), short)
+        with pytest.raises(ComposeError, match=name):
+            resolved(raw_compose(), {**short, name: ""})
+
+
+def test_env_example_lists_the_variables_without_values() -> None:
+    required: dict[str, str] = {}
+    optional: set[str] = set()
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        match = re.fullmatch(r"(#\s*)?([A-Z][A-Z0-9_]*)=(.*)", line.strip())
+        if match:
+            if match.group(1):
+                optional.add(match.group(2))
+            else:
+                required[match.group(2)] = match.group(3)
+    # Every required secret, with no value: copying the file unchanged fails loudly.
+    assert required == dict.fromkeys(COMPOSE_TEST_ENV, "")
+    named = {name for name, _, _ in compose_variables()} | OPTIONAL_COMPOSE_SECRETS
+    assert (
+        named <= set(required) | optional
+    ), f"not in .env.example: {named - set(required) - optional}"
+    assert docker_ignores(".env.example"), ".env.example would be sent to the Docker build"
+
+
+def test_compose_redis_requires_the_password_that_every_url_carries() -> None:
+    password = COMPOSE_TEST_ENV["REDIS_PASSWORD"]
+    redis = services()["redis"]
+    command = redis["command"]
+    assert command[command.index("--requirepass") + 1] == password
+    # The healthcheck authenticates (redis-cli reads REDISCLI_AUTH) and checks for the PONG:
+    # redis-cli exits 0 on a NOAUTH error too.
+    assert redis["environment"]["REDISCLI_AUTH"] == password
+    assert "PONG" in " ".join(redis["healthcheck"]["test"])
+    urls = [
+        (name, variable, value)
+        for name, service in our_services().items()
+        for variable, value in (service.get("environment") or {}).items()
+        if variable in REDIS_URL_VARIABLES
+    ]
+    assert urls, "no service is given the Redis URL"
+    for name, variable, value in urls:
+        parts = urlsplit(value)
+        assert (parts.hostname, parts.password) == ("redis", password), f"{name}: {variable}"
+
+
+def test_compose_database_urls_take_the_sslmode() -> None:
+    def sslmodes(config: dict) -> set[str]:
+        modes = set()
+        for service in config["services"].values():
+            for variable, value in (service.get("environment") or {}).items():
+                if variable in DATABASE_URL_VARIABLES:
+                    (mode,) = parse_qs(urlsplit(value).query)["sslmode"]
+                    modes.add(mode)
+        return modes
+
+    # libpq's default, which the postgres image (no TLS) accepts; a managed server's
+    # `require` or `verify-full` from ECRIN_DB_SSLMODE.
+    assert sslmodes(compose()) == {"prefer"}
+    stricter = resolved(raw_compose(), {**COMPOSE_TEST_ENV, "ECRIN_DB_SSLMODE": "verify-full"})
+    assert sslmodes(stricter) == {"verify-full"}
+
+
+def test_compose_passes_the_frame_ancestors_to_the_rasa_servers() -> None:
+    for name, service in our_services().items():
+        if role(service["command"]) == "rasa":
+            assert service["environment"]["WEB_FRAME_ANCESTORS"] == "", name
+            chosen = resolved(
+                raw_compose(), {**COMPOSE_TEST_ENV, "WEB_FRAME_ANCESTORS": "https://a.example"}
+            )
+            assert chosen["services"][name]["environment"]["WEB_FRAME_ANCESTORS"] == (
+                "https://a.example"
+            )
+
+
+def test_forwarded_allow_ips_is_gone_from_the_deployment() -> None:
+    # uvicorn's own reading of X-Forwarded-For is off (`bot review serve` passes
+    # proxy_headers=False): TRUSTED_PROXIES is the one rule (docs/security.md).
+    files = [COMPOSE_FILE, DOCKERFILE, ROOT / "docs" / "deployment.md", ENV_EXAMPLE]
+    files += sorted((ROOT / "deploy").rglob("*.*"))
+    naming = [
+        str(path.relative_to(ROOT))
+        for path in files
+        if "FORWARDED_ALLOW_IPS" in path.read_text(encoding="utf-8")
+    ]
+    assert not naming, f"FORWARDED_ALLOW_IPS still in {naming}"
 
 
 def test_compose_builds_from_the_dockerfile() -> None:
@@ -539,6 +755,99 @@ def test_nginx_config_syntax(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+# A block of an nginx configuration: the blocks around it and itself, each as (its directive
+# and arguments, e.g. "location /webhooks/", and a serial number telling siblings apart).
+NginxBlock = tuple[tuple[str, int], ...]
+NginxDirectives = list[tuple[NginxBlock, str, list[str]]]
+
+
+def nginx_directives(text: str) -> NginxDirectives:
+    """(enclosing block, name, arguments) of every directive of an nginx configuration.
+    Quoted strings and comments are understood; nothing else is checked."""
+    tokens = re.findall(r"""'(?:\\.|[^'])*'|"(?:\\.|[^"])*"|#[^\n]*|[{};]|[^\s{};'"#]+""", text)
+    found: NginxDirectives = []
+    blocks: list[tuple[str, int]] = []
+    words: list[str] = []
+    for serial, token in enumerate(tokens):
+        if token.startswith("#"):
+            continue
+        if token == ";":
+            found.append((tuple(blocks), words[0], words[1:]))
+            words = []
+        elif token == "{":
+            blocks.append((" ".join(words), serial))
+            words = []
+        elif token == "}":
+            blocks.pop()
+        else:
+            words.append(token)
+    assert not blocks and not words, "unbalanced braces or a directive without ;"
+    return found
+
+
+def nginx_location(directives: NginxDirectives, server: NginxBlock, name: str) -> NginxBlock:
+    """The block `location NAME` directly inside `server`."""
+    (found,) = {
+        where[: len(server) + 1]
+        for where, _, _ in directives
+        if where[: len(server)] == server
+        and len(where) > len(server)
+        and where[len(server)][0] == f"location {name}"
+    }
+    return found
+
+
+def nginx_setting(directives: NginxDirectives, block: NginxBlock, name: str) -> list[str] | None:
+    """The arguments of `name` in force inside `block`: set there or in the nearest block
+    around it (nginx's inheritance), None when nginx's default applies."""
+    for depth in range(len(block), -1, -1):
+        for where, directive, arguments in directives:
+            if where == block[:depth] and directive == name:
+                return arguments
+    return None
+
+
+def server_blocks(directives: NginxDirectives, port: int) -> list[NginxBlock]:
+    """The server blocks that listen on `port` (on any address)."""
+    return [
+        where
+        for where, directive, arguments in directives
+        if directive == "listen" and arguments[0].rsplit(":", 1)[-1] == str(port)
+    ]
+
+
+def rendered_scaled_nginx(tmp_path: Path) -> str:
+    from bot.scaled import ScaledPorts, render_nginx_config
+
+    return render_nginx_config(ScaledPorts(), tmp_path).read_text(encoding="utf-8")
+
+
+def test_nginx_limits_bodies_and_slow_clients(tmp_path: Path) -> None:
+    from bot.channels.rest import MAX_BODY_BYTES
+
+    assert MAX_BODY_BYTES == 64 * 1024, "the nginx limits below follow this one"
+    compose_conf = nginx_directives(NGINX_CONF.read_text(encoding="utf-8"))
+    scaled_conf = nginx_directives(rendered_scaled_nginx(tmp_path))
+    (public,) = server_blocks(compose_conf, 80)
+    (staff,) = server_blocks(compose_conf, 8080)
+    (scaled_public,) = server_blocks(scaled_conf, 8000)
+    for directives, server in ((compose_conf, public), (scaled_conf, scaled_public)):
+        webhooks = nginx_location(directives, server, "/webhooks/")
+        assert nginx_setting(directives, webhooks, "client_max_body_size") == ["64k"]
+        # A refused body gets the channel's JSON reason, not nginx's HTML page.
+        assert nginx_setting(directives, webhooks, "error_page") == ["413", "@body_too_large"]
+        # The rest of the public server takes no body above that either.
+        assert nginx_setting(directives, server, "client_max_body_size") == ["64k"]
+    assert nginx_setting(compose_conf, staff, "client_max_body_size") == ["1m"]
+    for directives, server in (
+        (compose_conf, public),
+        (compose_conf, staff),
+        (scaled_conf, scaled_public),
+    ):
+        for timeout in ("client_header_timeout", "client_body_timeout"):
+            assert nginx_setting(directives, server, timeout) == ["10s"], (server, timeout)
+
+
 # --- deploy/k8s --------------------------------------------------------------------------
 
 
@@ -565,11 +874,48 @@ def pod_spec(manifest: dict) -> dict | None:
     return None
 
 
-def k8s_env() -> dict[str, str]:
-    """What envFrom gives every container: the ConfigMap and the example Secret."""
-    (config,) = of_kind("ConfigMap")
+def example_secret() -> dict:
     (secret,) = of_kind("Secret")
-    return {**config["data"], **secret["stringData"]}
+    return secret
+
+
+def secret_refs(container: dict) -> set[tuple[str, str]]:
+    """(variable, key) of each Secret key the container's environment takes."""
+    return {
+        (variable["name"], variable["valueFrom"]["secretKeyRef"]["key"])
+        for variable in container.get("env", [])
+        if "secretKeyRef" in variable.get("valueFrom", {})
+    }
+
+
+def container_env(container: dict) -> dict[str, str]:
+    """The container's environment with the example Secret: the ConfigMap (envFrom), then its
+    own `env` (values, and the Secret keys it names)."""
+    (config,) = of_kind("ConfigMap")
+    secret = example_secret()
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        assert set(source) == {"configMapRef"}, f"{container['name']}: envFrom {source}"
+        assert source["configMapRef"]["name"] == config["metadata"]["name"]
+        env.update(config["data"])
+    for variable in container.get("env", []):
+        if "value" in variable:
+            env[variable["name"]] = variable["value"]
+            continue
+        reference = variable["valueFrom"]["secretKeyRef"]
+        assert reference["name"] == secret["metadata"]["name"], reference
+        if reference["key"] in secret["stringData"]:
+            env[variable["name"]] = secret["stringData"][reference["key"]]
+        else:
+            assert reference.get("optional"), f"{container['name']}: no key {reference['key']}"
+    return env
+
+
+def process_containers() -> dict[str | None, dict]:
+    """The container of each process (None: the migration Job)."""
+    found = {role(c.get("command", []) + c.get("args", [])): c for _, c in containers()}
+    assert len(found) == len(list(containers())), "two containers run the same process"
+    return found
 
 
 def containers() -> Iterator[tuple[dict, dict]]:
@@ -630,11 +976,11 @@ def test_k8s_containers_run_our_image_with_commands_the_cli_accepts() -> None:
 
 
 def test_k8s_ports_and_probes_line_up() -> None:
-    env = k8s_env()
     for _, container in containers():
         process = role(container["command"])
         if process is None:
             continue
+        env = container_env(container)
         ports = container_ports(container)
         assert listen_port(process, env) in ports.values(), f"{process} listens elsewhere"
         if process in INTERFACES:
@@ -684,7 +1030,7 @@ def test_k8s_ingress_routes_to_services() -> None:
 
 
 def test_k8s_rasa_replicas_share_a_lock_store_and_find_the_actions() -> None:
-    env = k8s_env()
+    env = container_env(process_containers()["rasa"])
     by_process = {role(c["command"]): m for m, c in containers()}
     assert by_process["rasa"]["spec"]["replicas"] >= 2
     assert env["LOCK_STORE_URL"].startswith("redis")
@@ -698,7 +1044,96 @@ def test_k8s_rasa_replicas_share_a_lock_store_and_find_the_actions() -> None:
 
 
 def test_k8s_environment_is_read_by_our_code() -> None:
-    names = set(k8s_env())
+    (config,) = of_kind("ConfigMap")
+    names = set(config["data"]) | set(example_secret()["stringData"])
     names |= {variable["name"] for _, c in containers() for variable in c.get("env", [])}
-    unread = sorted(name for name in names if not read_by_code(name))
+    # The settings the ConfigMap offers commented out, to be switched on.
+    text = (K8S_DIR / "configmap.yaml").read_text(encoding="utf-8")
+    offered = set(re.findall(r"^\s*#\s*([A-Z][A-Z0-9_]+):", text, re.MULTILINE))
+    assert "WEB_FRAME_ANCESTORS" in offered, "the ConfigMap should offer WEB_FRAME_ANCESTORS"
+    unread = sorted(name for name in names | offered if not read_by_code(name))
     assert not unread, f"set in deploy/k8s but read by no code (a typo?): {unread}"
+
+
+def test_k8s_pods_get_only_the_secrets_they_read() -> None:
+    secret = example_secret()
+    (config,) = of_kind("ConfigMap")
+    leaked = sorted(name for name in config["data"] if SECRET_NAME.search(name))
+    assert not leaked, f"secrets in the ConfigMap: {leaked}"
+    used: set[str] = set()
+    for process, container in process_containers().items():
+        # Not the whole Secret (envFrom secretRef: container_env refuses it), only its keys.
+        assert secret_refs(container) == K8S_SECRET_KEYS[process], process
+        for variable in container.get("env", []):
+            reference = variable.get("valueFrom", {}).get("secretKeyRef")
+            if reference:
+                used.add(reference["key"])
+                optional = bool(reference.get("optional"))
+                assert optional == (reference["key"] in K8S_OPTIONAL_SECRET_KEYS), variable
+            else:
+                assert not SECRET_NAME.search(variable["name"]), f"{variable['name']} in clear"
+        container_env(container)  # every required key is in the example Secret
+    assert used == set(secret["stringData"]), "keys of the example Secret that no pod reads"
+
+
+def test_k8s_redis_and_database_urls_carry_a_password_and_sslmode() -> None:
+    for process, container in process_containers().items():
+        env = container_env(container)
+        for variable, value in env.items():
+            if variable in REDIS_URL_VARIABLES:
+                assert urlsplit(value).password, f"{process}: {variable} has no password"
+            if variable in DATABASE_URL_VARIABLES:
+                assert "sslmode" in parse_qs(urlsplit(value).query), f"{process}: {variable}"
+        for variable in container.get("env", []):
+            if variable["name"] in REDIS_URL_VARIABLES | DATABASE_URL_VARIABLES:
+                assert "value" not in variable, f"{process}: {variable['name']} in clear"
+    text = (K8S_DIR / "secret.example.yaml").read_text(encoding="utf-8")
+    assert "sslmode=verify-full" in text and "sslmode=require" in text, "document sslmode"
+
+
+def effective_security(pod: dict, container: dict, field: str) -> Any:
+    """A securityContext field of the container, or else of its pod."""
+    own = container.get("securityContext", {})
+    return own[field] if field in own else pod.get("securityContext", {}).get(field)
+
+
+def test_k8s_containers_run_read_only_non_root_and_unprivileged() -> None:
+    uid = [a for k, a in runtime_stage() if k == "USER"][-1].split(":")[0]
+    home = runtime_env()["HOME"]
+    checked = 0
+    for manifest in k8s_objects():
+        pod = pod_spec(manifest)
+        if pod is None:
+            continue
+        where = manifest["metadata"].get("name") or manifest["metadata"]["generateName"]
+        assert pod.get("automountServiceAccountToken") is False, where
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", where
+        empty_dirs = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            name = f"{where}/{container['name']}"
+            assert effective_security(pod, container, "runAsNonRoot") is True, name
+            assert str(effective_security(pod, container, "runAsUser")) == uid, name
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True, name
+            assert context["allowPrivilegeEscalation"] is False, name
+            assert context["capabilities"]["drop"] == ["ALL"], name
+            assert not context["capabilities"].get("add"), name
+            assert not context.get("privileged"), name
+            # Where the processes write (bot run's temporary files, Rasa's unpacked model
+            # and ~/.config/rasa): scratch volumes, nothing else.
+            mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+            assert mounts.keys() == {"/tmp", home}, name
+            assert set(mounts.values()) <= empty_dirs, name
+            checked += 1
+    assert checked == len(list(containers()))
+
+
+def test_k8s_ingress_limits_the_body_per_host() -> None:
+    sizes = {}
+    for ingress in of_kind("Ingress"):
+        size = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                sizes[path["backend"]["service"]["name"]] = size
+    # The channels' own limit (bot.channels.rest.MAX_BODY_BYTES) and the review app's.
+    assert sizes == {"ecrin-rasa": "64k", "ecrin-review": "1m"}

@@ -292,7 +292,12 @@ async def handle_message(
     message: IncomingMessage,
     input_channel: str,
 ) -> list[dict[str, Any]]:
-    """Run one user message through Rasa and return the replies, never an empty list."""
+    """Run one user message through Rasa and return the replies, never an empty list.
+
+    When Rasa fails (the tracker store, the lock store), the apology replaces whatever was
+    collected: those answers were not stored, and the next turn would not know about them,
+    so the user is asked to send the message again rather than shown an answer that is lost.
+    """
     collector = CollectingOutputChannel()
     try:
         await on_new_message(
@@ -306,6 +311,7 @@ async def handle_message(
         )
     except Exception:
         logger.exception("Handling a %s message failed", input_channel)
+        return [{"recipient_id": message.sender, "text": APOLOGY}]
     if not collector.messages:
         logger.error("No reply for a %s message from %s", input_channel, message.sender)
         return [{"recipient_id": message.sender, "text": APOLOGY}]

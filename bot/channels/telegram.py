@@ -380,7 +380,10 @@ class TelegramInput(InputChannel):
                 UserMessage(text[:MAX_MESSAGE_CHARS], out, sender, input_channel=self.name())
             )
         except Exception:
+            # What was already sent may not be stored: the apology asks for the message again.
             logger.exception("Handling a telegram message failed")
+            await out.send_text_message(sender, APOLOGY)
+            return
         if out.sent == 0:
             logger.error("No reply for a telegram message from %s", sender)
             await out.send_text_message(sender, APOLOGY)

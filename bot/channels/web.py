@@ -16,9 +16,12 @@ conversation, like a session cookie.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
-from collections.abc import Awaitable, Callable
+import os
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,24 +53,109 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 
-# The page loads nothing from elsewhere; a strict policy keeps it that way.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors *; base-uri 'none'; form-action 'none'"
-    ),
+# Which sites may show the chat page in a frame (embed.js): CSP source expressions separated
+# by spaces, e.g. "https://www.ecrin.org https://*.eupati.eu". Unset: any site, as before
+# this setting existed, which suits `make run`; a deployment should name its own sites, or a
+# hostile page can frame the chat and trick users into typing into it (clickjacking).
+FRAME_ANCESTORS_VARIABLE = "WEB_FRAME_ANCESTORS"
+DEFAULT_FRAME_ANCESTORS = "*"
+_QUOTED_KEYWORDS = ("'self'", "'none'")
+_SCHEME_SOURCE = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE | re.ASCII)
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_HOST_SOURCE = re.compile(
+    rf"(?:[a-z][a-z0-9+.-]*://)?(?:\*|(?:\*\.)?{_LABEL}(?:\.{_LABEL})*)(?::(?:\d{{1,5}}|\*))?"
+    r"(?:/[a-z0-9._~!$&()*+=:@%/-]*)?",
+    re.IGNORECASE | re.ASCII,
+)
+
+# Every page of the channel: no content sniffing, no Referer to the sites it links to.
+BASE_SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
 
 # The plan page has its own inline style and no script: nothing else may load or run in it.
 PLAN_SECURITY_HEADERS = {
-    **SECURITY_HEADERS,
+    **BASE_SECURITY_HEADERS,
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
         "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
     ),
 }
+# What a shared cache or the browser's disk must not keep: a transcript, a plan, an erasure.
+NOT_STORED = {"Cache-Control": "no-store"}
+
+
+def frame_ancestors(env: Mapping[str, str] | None = None) -> str:
+    """The chat page's `frame-ancestors` sources, from WEB_FRAME_ANCESTORS (default `*`).
+
+    The value lands inside the Content-Security-Policy header, so anything that could end the
+    directive or the header (`;`, `,`, a line break), a quoted keyword other than 'self' or
+    'none', or a word that is not a CSP source stops the start with the reason (SystemExit):
+    a typo must not silently loosen, or break, the policy."""
+    raw = (os.environ if env is None else env).get(FRAME_ANCESTORS_VARIABLE) or ""
+    if not raw.strip():
+        return DEFAULT_FRAME_ANCESTORS
+
+    def refuse(why: str) -> SystemExit:
+        return SystemExit(
+            f"{FRAME_ANCESTORS_VARIABLE} {why}. Give the sites that may embed the chat, "
+            'separated by spaces, e.g. "https://www.example.org https://*.example.org", '
+            "or 'self' or 'none'."
+        )
+
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in raw):
+        raise refuse("contains a line break or another control character")
+    if not raw.isascii():
+        raise refuse("is not ASCII (write an internationalised name in its xn-- form)")
+    if ";" in raw or "," in raw:
+        raise refuse("contains ';' or ',', which would end the frame-ancestors directive")
+    sources = []
+    for source in raw.split():
+        if source.lower() in _QUOTED_KEYWORDS:
+            sources.append(source.lower())
+        elif "'" in source or '"' in source:
+            raise refuse(f"has {source!r}: of the quoted keywords only 'self' and 'none' apply")
+        elif source.lower() == "frame-ancestors":
+            raise refuse("holds the sources only, without the directive's name")
+        elif source == "*" or _SCHEME_SOURCE.fullmatch(source) or _HOST_SOURCE.fullmatch(source):
+            sources.append(source)
+        else:
+            raise refuse(f"has {source!r}, which is not a host, origin or scheme")
+    if "'none'" in sources and len(sources) > 1:
+        raise refuse("combines 'none' with other sources; 'none' stands alone")
+    return " ".join(sources)
+
+
+def page_security_headers(ancestors: str) -> dict[str, str]:
+    """Headers of the chat page and the privacy page. The page loads nothing from elsewhere,
+    and a strict policy keeps it that way; only `ancestors` (frame_ancestors()) may show it
+    in a frame."""
+    return {
+        **BASE_SECURITY_HEADERS,
+        "Content-Security-Policy": (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self'; frame-ancestors {ancestors}; base-uri 'none'; "
+            "form-action 'none'"
+        ),
+    }
+
+
+def not_stored(
+    handler: Callable[..., Awaitable[HTTPResponse]],
+) -> Callable[..., Awaitable[HTTPResponse]]:
+    """Marks every answer of `handler`, errors and 429s included, `Cache-Control: no-store`:
+    a conversation or a plan left in a shared computer's cache is readable by the next user."""
+
+    @functools.wraps(handler)
+    async def answer(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+        reply = await handler(request, *args, **kwargs)
+        reply.headers.update(NOT_STORED)
+        return reply
+
+    return answer
+
+
 PLAN_UNAVAILABLE = "the plan page is unavailable right now; please try again in a moment"
 FORGET_FAILED = "the conversation was not erased: please try again in a moment"
 
@@ -85,18 +173,21 @@ class WebChatInput(RestInput):
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
     ) -> None:
         super().add_routes(webhook, on_new_message)
+        # Read once, as the server starts: a bad value stops it there, with the reason.
+        page_headers = page_security_headers(frame_ancestors())
 
         @webhook.route("/", methods=["GET"])
         async def page(_: Request) -> HTTPResponse:
             return await response.file(
-                STATIC_DIR / "index.html", headers=SECURITY_HEADERS, mime_type="text/html"
+                STATIC_DIR / "index.html", headers=page_headers, mime_type="text/html"
             )
 
         @webhook.route("/privacy", methods=["GET"])
         async def privacy(_: Request) -> HTTPResponse:
-            return response.html(privacy_page(), headers=SECURITY_HEADERS)
+            return response.html(privacy_page(), headers=page_headers)
 
         @webhook.route("/history", methods=["GET"])
+        @not_stored
         async def history(request: Request) -> HTTPResponse:
             limited = await self.over_limit(request)
             if limited is not None:
@@ -109,6 +200,7 @@ class WebChatInput(RestInput):
             return response.json(transcript(events))
 
         @webhook.route("/forget", methods=["POST"], stream=True)
+        @not_stored
         async def forget(request: Request) -> HTTPResponse:
             limited = await self.over_limit(request)
             if limited is not None:
@@ -138,6 +230,7 @@ class WebChatInput(RestInput):
             return response.json({"erased_events": erased})
 
         @webhook.route("/plan", methods=["GET"])
+        @not_stored
         async def plan(request: Request) -> HTTPResponse:
             limited = await self.over_limit(request)
             if limited is not None:

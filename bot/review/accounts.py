@@ -17,6 +17,7 @@ hash takes 64 MiB, and many logins at once must not exhaust memory.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
@@ -25,6 +26,7 @@ import weakref
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -86,6 +88,15 @@ class LoginOutcome(Enum):
     OK = "ok"
     WRONG = "wrong"
     THROTTLED = "throttled"
+
+
+class Login(NamedTuple):
+    """What a login attempt came to; `retry_after`: when THROTTLED, the seconds until an
+    attempt from this account and address is checked again."""
+
+    outcome: LoginOutcome
+    staff: Staff | None
+    retry_after: int = 0
 
 
 def normalise_username(username: str) -> str:
@@ -157,7 +168,7 @@ def authenticate(
     window_seconds: int = 15 * 60,
     now: float | None = None,
     backoff: LoginBackoff | None = None,
-) -> tuple[LoginOutcome, Staff | None]:
+) -> Login:
     """Check a login, throttled per (username, address): after `max_failures` failures within
     `window_seconds` every attempt is refused, right or wrong, until the window moves on; and
     per username and per address with back-off (see the module's docstring)."""
@@ -166,8 +177,9 @@ def authenticate(
     ip = ip[:64]
     backoff = backoff or login_backoff(engine)
     keys = [f"account:{name}", f"address:{ip}"]
-    if backoff.attempt(keys) > 0:
-        return LoginOutcome.THROTTLED, None
+    wait = backoff.attempt(keys)
+    if wait > 0:
+        return Login(LoginOutcome.THROTTLED, None, math.ceil(wait))
 
     # Recorded as a failure and committed before counting: of attempts made at the same
     # moment, each one counts all those before it, so no more than `max_failures` get through.
@@ -191,7 +203,17 @@ def authenticate(
         ).scalar_one()
         if failures > max_failures:
             connection.execute(login_attempts.delete().where(mine))
-            return LoginOutcome.THROTTLED, None
+            # Refused until the oldest failure in the window leaves it.
+            oldest = connection.execute(
+                sa.select(sa.func.min(login_attempts.c.attempted_at)).where(
+                    login_attempts.c.username == name,
+                    login_attempts.c.ip == ip,
+                    login_attempts.c.attempted_at >= now - window_seconds,
+                    login_attempts.c.succeeded.is_(False),
+                )
+            ).scalar_one()
+            wait = (oldest or now) + window_seconds - now
+            return Login(LoginOutcome.THROTTLED, None, max(1, math.ceil(wait)))
         row = connection.execute(
             sa.select(staff.c.id, staff.c.username, staff.c.role, staff.c.password_hash).where(
                 staff.c.username == name
@@ -200,7 +222,7 @@ def authenticate(
 
     ok = _verify(row.password_hash if row else _dummy_hash(), password) and row is not None
     if not ok:
-        return LoginOutcome.WRONG, None
+        return Login(LoginOutcome.WRONG, None)
     assert row is not None
     with engine.begin() as connection:
         connection.execute(login_attempts.update().where(mine).values(succeeded=True))
@@ -217,7 +239,7 @@ def authenticate(
             )
         )
     backoff.succeeded([f"account:{name}"])
-    return LoginOutcome.OK, Staff(row.id, row.username, row.role)
+    return Login(LoginOutcome.OK, Staff(row.id, row.username, row.role))
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -103,7 +103,9 @@ class InboxFilters:
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> tuple[InboxFilters, list[str]]:
-        """Filters from a query string, and a note for each value that was ignored."""
+        """Filters from a query string, and what is wrong with each value that cannot be
+        read (the caller refuses the request: a filter dropped silently would show or export
+        more conversations than were asked for)."""
         problems: list[str] = []
 
         def date(name: str) -> dt.date | None:
@@ -113,13 +115,13 @@ class InboxFilters:
             try:
                 return dt.date.fromisoformat(raw)
             except ValueError:
-                problems.append(f"Ignored the date {raw!r}: use YYYY-MM-DD.")
+                problems.append(f"The date {name}={raw!r} cannot be read: use YYYY-MM-DD.")
                 return None
 
         def choice(name: str, allowed: Sequence[str]) -> str:
             raw = (params.get(name) or "").strip()
             if raw and raw not in allowed:
-                problems.append(f"Ignored {name} {raw!r}: expected one of {', '.join(allowed)}.")
+                problems.append(f"Unknown {name} {raw!r}: use one of {', '.join(allowed)}.")
                 return ""
             return raw
 

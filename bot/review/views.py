@@ -9,6 +9,7 @@ a one-line message shown there.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 from collections.abc import Callable
 
@@ -111,12 +112,19 @@ def login_form(context: Context) -> Response:
     return context.render("login.html", next=_safe_next(context.params.get("next", "/")), error="")
 
 
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def login(context: Context) -> Response:
     settings = context.state.settings
     username = context.field("username")
     target = _safe_next(context.field("next", "/"))
     client = context.request.client
-    outcome, staff = authenticate(
+    outcome, staff, retry_after = authenticate(
         context.engine,
         username,
         context.field("password"),
@@ -125,14 +133,13 @@ def login(context: Context) -> Response:
         window_seconds=settings.login_window_seconds,
     )
     if outcome is LoginOutcome.THROTTLED:
-        minutes = settings.login_window_seconds // 60
-        context.headers["Retry-After"] = str(settings.login_window_seconds)
+        context.headers["Retry-After"] = str(retry_after)
         return context.render(
             "login.html",
             status_code=429,
             next=target,
             username=username,
-            error=f"Too many failed attempts. Try again in {minutes} minutes.",
+            error=f"Too many failed attempts. Try again in {_duration(retry_after)}.",
         )
     if outcome is LoginOutcome.WRONG or staff is None:
         return context.render(

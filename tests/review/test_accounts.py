@@ -37,7 +37,7 @@ def test_passwords_are_stored_as_argon2id_hashes_with_the_librarys_defaults(
     assert row.username == "jane.doe"
     assert row.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert "a long password" not in row.password_hash
-    outcome, staff = authenticate(engine, "JANE.DOE ", "a long password", "10.0.0.1")
+    outcome, staff, _ = authenticate(engine, "JANE.DOE ", "a long password", "10.0.0.1")
     assert outcome is LoginOutcome.OK and staff.is_admin
 
 
@@ -70,9 +70,10 @@ def test_throttling_counts_failures_per_username_and_address_within_the_window(e
         assert authenticate(engine, "bob", "nope", "1.1.1.1", now=1000 + second)[0] is (
             LoginOutcome.WRONG
         )
-    assert authenticate(engine, "bob", "long enough pw", "1.1.1.1", now=1010)[0] is (
-        LoginOutcome.THROTTLED
-    )
+    throttled = authenticate(engine, "bob", "long enough pw", "1.1.1.1", now=1010)
+    assert throttled.outcome is LoginOutcome.THROTTLED
+    # Until the first failure (at 1000) leaves the 15-minute window.
+    assert throttled.retry_after == 1000 + 15 * 60 - 1010
     # Another address is not throttled, nor is the same one once the window has passed.
     assert authenticate(engine, "bob", "long enough pw", "2.2.2.2", now=1010)[0] is (
         LoginOutcome.OK
@@ -83,7 +84,7 @@ def test_throttling_counts_failures_per_username_and_address_within_the_window(e
 
 
 def test_unknown_users_are_wrong_not_errors(engine) -> None:
-    assert authenticate(engine, "ghost", "whatever pw", "1.1.1.1") == (LoginOutcome.WRONG, None)
+    assert authenticate(engine, "ghost", "whatever pw", "1.1.1.1")[:2] == (LoginOutcome.WRONG, None)
 
 
 @pytest.mark.parametrize(

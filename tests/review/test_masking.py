@@ -227,6 +227,23 @@ def test_every_answer_of_the_assistant_is_stored_unchanged() -> None:
     assert changed == []
 
 
+def test_the_crisis_lines_the_assistant_gives_stay_readable_in_what_staff_review() -> None:
+    """A self-harm conversation is the one staff most need to read as it was: which line was
+    offered. The same number from the user is masked, and so is a number the assistant
+    repeats from the user."""
+    table = yaml.safe_load((PROJECT_ROOT / "data/db/crisis_lines.yml").read_text())
+    lines = [row for row in table["crisis_lines"] if sum(c.isdigit() for c in row["phone"]) > 6]
+    assert len(lines) >= 5
+    for line in lines:
+        said = f"You can talk to {line['name']} on {line['phone']} \u2014 {line.get('hours')}."
+        assert mask_event({"event": "bot", "text": said})["text"] == said
+        assert line["phone"] not in mask_event({"event": "user", "text": said})["text"]
+    echoed = f"You can call {lines[0]['phone']}. You said your number is +33 6 12 34 56 78."
+    assert mask_event({"event": "bot", "text": echoed})["text"] == (
+        f"You can call {lines[0]['phone']}. You said your number is {PHONE_MASK}."
+    )
+
+
 def test_mask_event_masks_text_entities_metadata_and_slots_but_not_names() -> None:
     event = {
         "event": "user",

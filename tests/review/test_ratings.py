@@ -149,7 +149,7 @@ def test_the_inbox_page_filters_and_flags_ratings(admin) -> None:
     assert "👎 not helpful (2)" in page and "👍 helpful</span>" in page
     assert "1 conversation match." in admin.client.get("/?rating=helpful&channel=telegram").text
     odd = admin.client.get("/?rating=great")  # a 400 that says why
-    assert odd.status_code == 400 and "Ignored rating" in odd.text
+    assert odd.status_code == 400 and "Unknown rating" in odd.text
 
 
 def test_exports_have_the_ratings(admin) -> None:

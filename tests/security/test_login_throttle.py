@@ -101,8 +101,12 @@ def test_a_distributed_guess_through_a_trusted_proxy_backs_off_but_never_locks_o
     # at most `free` (10) are checked before it starts.
     assert statuses.count(401) <= LoginBackoff(MemoryBackend()).free, statuses
     assert statuses.count(429) >= 20
-    # The back-off is seconds, not a lock-out: staff get in once it has passed.
-    time.sleep(1.2)
+    # The back-off is seconds, not a lock-out, and the refusal says how many.
+    refused = login(browser, csrf, PASSWORD, "198.51.100.19")
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= LoginBackoff(MemoryBackend()).cap
+    assert "Try again in" in refused.text and "second" in refused.text
+    time.sleep(int(refused.headers["retry-after"]) + 0.2)
     assert login(browser, csrf, PASSWORD, "198.51.100.20").status_code == 303
 
 
