@@ -65,7 +65,7 @@ from bench.load_test import (
     temporary_stores,
 )
 from bot.channels.rest import APOLOGY
-from bot.privacy import mask_personal_data
+from bot.masking import mask_personal_data
 from bot.scaled import ScaledPorts, running_scaled
 from bot.serve import StartError, free_port
 

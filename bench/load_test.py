@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load import LoadResult, Reply, run_load
 from bot.channels.rest import APOLOGY
-from bot.privacy import mask_personal_data
+from bot.masking import mask_personal_data
 from bot.scaled import (
     ScaledPorts,
     ScaledStack,

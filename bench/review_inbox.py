@@ -43,7 +43,7 @@ from rasa.shared.core.events import (
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
-from bot.privacy import mask_event
+from bot.masking import mask_event
 from bot.review.accounts import add_staff
 from bot.review.app import create_app
 from bot.review.config import ReviewSettings

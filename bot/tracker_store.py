@@ -34,7 +34,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import sessionmaker
 
 from bot.db import bounded_connect_args
-from bot.privacy import mask_event
+from bot.masking import mask_event
 from bot.settings import tracker_store_url
 
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
-from bot.privacy import mask_personal_data
+from bot.masking import mask_personal_data
 from bot.review.database import like_pattern
 from bot.review.messages import (
     FALLBACK_INTENT,

@@ -15,7 +15,7 @@ import yaml
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.privacy import (
+from bot.masking import (
     CARD_MASK,
     EMAIL_MASK,
     IBAN_MASK,

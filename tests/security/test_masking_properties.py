@@ -27,15 +27,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.privacy import (
+from bot.check_digits import IBAN_LENGTHS, iban_is_valid
+from bot.masking import (
     CARD_MASK,
     EMAIL_MASK,
-    IBAN_LENGTHS,
     IBAN_MASK,
     ID_MASK,
     MASKS,
     PHONE_MASK,
-    iban_is_valid,
     mask_event,
     mask_personal_data,
 )
