@@ -6,7 +6,7 @@ of study, who takes part, the country, and what the researcher wants help with. 
 "not sure", which gives the general plan for it. The plan's steps are data, with a source
 for each, in `data/involvement/guidance.yml` (staff edit them without touching code); this
 module reads the situation out of plain words, picks the steps and writes the plan for the
-chat and as a page to download (`render_html`).
+chat; bot.plan_page makes the page to download.
 """
 
 from __future__ import annotations
@@ -21,14 +21,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import yaml
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup, escape
 
 from bot.countries import gazetteer
 from bot.settings import PROJECT_ROOT
 
 GUIDANCE_FILE = PROJECT_ROOT / "data" / "involvement" / "guidance.yml"
-TEMPLATES = Path(__file__).parent / "templates"
 UNSURE = "unsure"
 
 STAGES = ("priorities", "design", "conduct", "dissemination")
@@ -483,43 +480,3 @@ def chat_messages(plan: Plan) -> list[str]:
     if plan.contacts:
         messages.append(f"Whom to contact: {plan.contacts}")
     return messages
-
-
-def download_name(plan: Plan) -> str:
-    return f"patient-involvement-plan-{plan.made.isoformat()}.html"
-
-
-_URL = re.compile(r"https?://[^\s)]+[^\s).,;]")
-
-
-def linkify(text: str) -> Markup:
-    """Escaped text whose web addresses are links."""
-    parts, last = [], 0
-    for match in _URL.finditer(text):
-        url = match.group(0)
-        parts += [escape(text[last : match.start()]), Markup('<a href="{0}">{0}</a>').format(url)]
-        last = match.end()
-    parts.append(escape(text[last:]))
-    return Markup("").join(parts)
-
-
-@lru_cache(maxsize=1)
-def _templates() -> Environment:
-    environment = Environment(
-        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"])
-    )
-    environment.filters["linkify"] = linkify
-    return environment
-
-
-def render_html(plan: Plan) -> str:
-    """The plan as a page to keep: every step, its sources, and the date it was made."""
-    return (
-        _templates()
-        .get_template("involvement_plan.html")
-        .render(
-            plan=plan,
-            title=f"Patient-involvement plan: {plan.situation.describe()}",
-            source_numbers={source.key: n for n, source in enumerate(plan.sources, 1)},
-        )
-    )

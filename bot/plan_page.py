@@ -14,14 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from bot import partners
 from bot.countries import gazetteer
-from bot.involvement import Guidance, Plan, Situation, build_plan, download_name, render_html
+from bot.involvement import Guidance, Plan, Situation, build_plan
 
 logger = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).parent / "templates"
 
 PAYLOAD_KEY = "involvement_plan"
 # A plan link names at most four stages, a kind, four populations, a country and five help
@@ -94,3 +101,46 @@ def plan_html(plan: Plan) -> str:
 
 def plan_filename(plan: Plan) -> str:
     return download_name(plan)
+
+
+# --- The page -----------------------------------------------------------------------------------
+
+
+def download_name(plan: Plan) -> str:
+    return f"patient-involvement-plan-{plan.made.isoformat()}.html"
+
+
+_URL = re.compile(r"https?://[^\s)]+[^\s).,;]")
+
+
+def linkify(text: str) -> Markup:
+    """Escaped text whose web addresses are links."""
+    parts, last = [], 0
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        parts += [escape(text[last : match.start()]), Markup('<a href="{0}">{0}</a>').format(url)]
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
+@lru_cache(maxsize=1)
+def _templates() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"])
+    )
+    environment.filters["linkify"] = linkify
+    return environment
+
+
+def render_html(plan: Plan) -> str:
+    """The plan as a page to keep: every step, its sources, and the date it was made."""
+    return (
+        _templates()
+        .get_template("involvement_plan.html")
+        .render(
+            plan=plan,
+            title=f"Patient-involvement plan: {plan.situation.describe()}",
+            source_numbers={source.key: n for n, source in enumerate(plan.sources, 1)},
+        )
+    )

@@ -27,9 +27,9 @@ from bot.involvement import (
     help_in,
     kind_in,
     populations_in,
-    render_html,
     stages_in,
 )
+from bot.plan_page import linkify, render_html
 
 MADE = datetime.date(2026, 12, 6)
 
@@ -189,7 +189,7 @@ def test_a_general_plan_is_brief_per_stage_and_lists_every_help_topic() -> None:
 
 
 def test_the_page_escapes_text_and_links_addresses() -> None:
-    html = involvement.linkify("<b>NorCRIN</b> https://norcrin.no.")
+    html = linkify("<b>NorCRIN</b> https://norcrin.no.")
     assert (
         str(html)
         == '&lt;b&gt;NorCRIN&lt;/b&gt; <a href="https://norcrin.no">https://norcrin.no</a>.'

@@ -152,7 +152,7 @@
     var download = document.createElement("a");
     download.href = href;
     download.textContent = "Download your plan";
-    // Mirrors bot.involvement.download_name; without a date the server's name is used.
+    // Mirrors bot.plan_page.download_name; without a date the server's name is used.
     download.setAttribute("download", made ? "patient-involvement-plan-" + made + ".html" : "");
     var open = document.createElement("a");
     open.href = href;
