@@ -34,11 +34,10 @@ RUN python -m venv /opt/venv
 WORKDIR /app
 
 # Dependencies first, in their own layer: they change far less often than the code.
-# The lock file also pins the development tools (pytest, Playwright, ruff); they are
-# removed again because the runtime image never runs tests (Playwright alone is ~100 MB).
+# requirements.lock pins the runtime dependencies of pyproject.toml only; the test tools
+# (pytest, Playwright, ruff, ...) are in requirements-dev.lock, which the image never uses.
 COPY requirements.lock ./
-RUN python -m pip install --require-hashes --no-deps -r requirements.lock \
- && python -m pip uninstall --yes playwright pytest pytest-asyncio ruff
+RUN python -m pip install --require-hashes --no-deps -r requirements.lock
 
 # The project itself, installed in editable mode as `make` does: bot/ finds data/, models/
 # and the Rasa configuration files relative to its own source directory (/app).

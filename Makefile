@@ -17,11 +17,12 @@ export HF_HUB_OFFLINE := 1
 
 TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml)
 
-.PHONY: help run test setup browser db train retrain eval score validate lint shell clean run-scaled nginx bench lock fuzz
+.PHONY: help run test test-fast setup browser db train retrain eval score validate lint shell clean run-scaled nginx bench lock fuzz
 
 help:
 	@echo "make run    set up and start the assistant (web chat, REST, action server)"
 	@echo "make test   set up and run every test"
+	@echo "make test-fast  the tests that need no trained model, browser or service (<1 min)"
 	@echo "make train  train the model if training data or config changed"
 	@echo "make retrain  fine-tune the model after adding examples (Rasa incremental training)"
 	@echo "make eval   accuracy on the held-out split, against a TF-IDF baseline"
@@ -38,6 +39,13 @@ run: setup $(MODEL)
 test: setup $(MODEL) browser nginx
 	$(BIN)/ruff check bot actions tests bench
 	$(BIN)/pytest
+
+# The tiers are markers tests/conftest.py gives each test from the fixtures it uses (and
+# `slow`, seconds per test: Rasa in a subprocess, the access matrix); the security tests
+# generate fewer cases than `make test` does (FUZZ_EXAMPLES, MASKING_EXAMPLES; `make fuzz`).
+test-fast: $(STAMP)
+	FUZZ_EXAMPLES=20 MASKING_EXAMPLES=10 $(BIN)/pytest -q \
+	  -m "not e2e and not browser and not postgres and not redis and not model and not slow"
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not
 # reachable here); installed once, when missing.
@@ -62,11 +70,13 @@ run-scaled: setup $(MODEL) nginx
 
 setup: $(STAMP) db $(SPACY)
 
-# The venv, the locked dependencies (hash-checked) and the project itself.
-$(STAMP): requirements.lock pyproject.toml
+# The venv, the locked dependencies (hash-checked: runtime and the dev extra, see `lock`) and the
+# project itself, without its dependencies: tests/test_dependencies.py checks that the lock
+# pins every one of them.
+$(STAMP): requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || { py=$$(scripts/find-python310) && echo "Creating $(VENV) with $$py" && "$$py" -m venv $(VENV); }
 	@echo "Installing locked dependencies (log: $(VENV)/install.log)…"
-	@$(BIN)/python -m pip install --require-hashes --no-deps -r requirements.lock > $(VENV)/install.log 2>&1 \
+	@$(BIN)/python -m pip install --require-hashes --no-deps -r requirements-dev.lock > $(VENV)/install.log 2>&1 \
 	  || { tail -30 $(VENV)/install.log; exit 1; }
 	@$(BIN)/python -m pip install --no-deps --no-build-isolation -e . >> $(VENV)/install.log 2>&1 \
 	  || { tail -30 $(VENV)/install.log; exit 1; }
@@ -84,13 +94,13 @@ $(SPACY): $(STAMP) $(wildcard data/db/*.yml) bot/nlp.py bot/countries.py
 # own cache in .rasa/ then skips the components whose inputs did not change).
 train: setup $(MODEL)
 
-# RASA = `rasa` with its Sentry crash reporter off (bot/rasa_main.py); same arguments.
+# RASA = `rasa` with the changes of bot/rasa_ext applied, crash reporter off (bot/rasa_main.py).
 RASA := $(BIN)/python -m bot.rasa_main
 
 $(MODEL): $(TRAINING_DATA) $(SPACY) | $(STAMP)
 	$(RASA) train --fixed-model-name ecrin --out models
 
-# After adding a few examples (an edited answer needs none: bot/nlg.py serves answers
+# After adding a few examples (an edited answer needs none: bot/rasa_ext/nlg.py serves answers
 # live): Rasa's incremental training continues
 # from the current model for a fifth of the epochs instead of starting over (labels and
 # config must be unchanged; Rasa says so if not). `make train` stays the reference.
@@ -114,12 +124,21 @@ bench: setup $(MODEL)
 fuzz: setup
 	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/security
 
-# Re-pin requirements.lock (hashes included) after editing requirements.in; uv keeps every pin
-# it can from the current lock. Needs uv on PATH (`pip install uv` anywhere).
+# Re-pin the lock files from pyproject.toml (hashes included) after editing its dependencies:
+# requirements.lock holds [project] dependencies (the Docker image installs it),
+# requirements-dev.lock those and the `dev` extra at the same versions (`make` installs it).
+# uv keeps every pin it can from the current files; to move some on:
+#   make lock LOCK_UPGRADE="--upgrade-package NAME"   (or LOCK_UPGRADE=--upgrade for all)
+# Needs uv on PATH: `pip install uv` in any venv outside this project, or
+# https://docs.astral.sh/uv/getting-started/installation/.
+LOCK_UPGRADE :=
+UV_COMPILE = uv pip compile --quiet --python "$$(scripts/find-python310)" --python-version 3.10 \
+  --generate-hashes --custom-compile-command "make lock" $(LOCK_UPGRADE) pyproject.toml
 lock:
-	@command -v uv >/dev/null 2>&1 || { echo "make lock needs uv on PATH (pip install uv)"; exit 1; }
-	uv pip compile --python "$$(scripts/find-python310)" --python-version 3.10 --generate-hashes \
-	  requirements.in -o requirements.lock
+	@command -v uv >/dev/null 2>&1 || { echo "make lock needs uv on PATH: pip install uv (in a venv \
+	outside this project), or see https://docs.astral.sh/uv/getting-started/installation/"; exit 1; }
+	$(UV_COMPILE) -o requirements.lock
+	$(UV_COMPILE) --extra dev --constraint requirements.lock -o requirements-dev.lock
 
 validate: setup
 	$(RASA) data validate

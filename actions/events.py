@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import re
@@ -15,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import events
+from bot import dates, events
 from bot.countries import Country, gazetteer
 from bot.db import session_scope
 
@@ -33,7 +32,7 @@ def say_events(
 ) -> bool:
     """Answers the events question `text` (in `country` when given); False if the database
     is unavailable (the user is told, and the error logged)."""
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dates.today()
     query = events.parse_query(text, today)
     if country is not None:
         query = replace(query, country=country.iso)

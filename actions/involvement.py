@@ -8,7 +8,6 @@ general. Reading the answers is bot/involvement.py's; these actions only move sl
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -17,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.forms import AskOnceThenBriefly, CountryValidation, intent_of, is_new_message
-from bot import conversation, form_answers, involvement, partners
+from bot import conversation, dates, form_answers, involvement, partners
 from bot.countries import gazetteer
 
 FORM = "involvement_form"
@@ -163,7 +162,7 @@ def say_plan(dispatcher: CollectingDispatcher, slots: dict[str, Any]) -> None:
     Telegram: a document), rebuilt by the channel from the situation in the payload."""
     situation = involvement.Situation.from_slots(slots)
     country = gazetteer().resolve(situation.country) if situation.country else None
-    plan = involvement.build_plan(situation, partners.contacts(country), datetime.date.today())
+    plan = involvement.build_plan(situation, partners.contacts(country), dates.today())
     for text in involvement.chat_messages(plan):
         dispatcher.utter_message(text=text)
     if plan.contacts is None:

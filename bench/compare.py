@@ -50,9 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.load import LoadResult, run_load, send
 from bot import db
 from bot.answers import answer_files
-from bot.rasa_main import command as rasa_cli
+from bot.processes import QUIET_ENV, rasa_cli
 from bot.seed import seed_events, seed_partners
-from bot.serve import QUIET_ENV, Ports, Stack, free_port, running
+from bot.serve import Ports, Stack, free_port, running
 from bot.settings import PROJECT_ROOT
 
 MODEL = PROJECT_ROOT / "models" / "ecrin.tar.gz"
@@ -213,7 +213,7 @@ class BotRun:
     name: str
     training: Value = None
     retraining: Value = None
-    # Ours: from saving an edited answer to the running server saying it (bot/nlg.py).
+    # Ours: from saving an edited answer to the running server saying it (bot/rasa_ext/nlg.py).
     live_edit: Value = None
     cold_start: Value = None
     loads: dict[int, LoadResult] = field(default_factory=dict)
@@ -409,8 +409,8 @@ METHOD_NOTES = [
     "the paths of its own stories and rules (greet, moods, 'did that help?' answered yes or "
     "no, bot challenge, goodbye). The ratio compares the cost of a realistic message for "
     "each, not the same sentence.",
-    "Ours stores conversations in SQLite (bot.tracker_store.SQLTrackerStore, as `make run`); "
-    "the stock bot keeps them in memory (its default). Ours also runs spaCy, a second "
+    "Ours stores conversations in SQLite (bot.rasa_ext.tracker_store.SQLTrackerStore, as "
+    "`make run`); the stock bot keeps them in memory (its default). Ours also runs spaCy, a second "
     "featurizer set, a SafetyGuard, and calls the action server for partner and event "
     "questions and forms (docs/benchmarks.md).",
     "Latency: wall time of one POST to /webhooks/rest/webhook, from the client (same machine), "
@@ -427,8 +427,8 @@ METHOD_NOTES = [
     "trains its model), including Python start-up, with an empty Rasa cache; retraining: "
     "`rasa train` again with the warm cache after editing the text of one response. Ours "
     "trains on a placeholder for every FAQ answer and its server says the text from the "
-    "answer files (bot/nlg.py): the last row is the time from saving an edited answer to "
-    "the running server saying it.",
+    "answer files (bot/rasa_ext/nlg.py): the last row is the time from saving an edited answer "
+    "to the running server saying it.",
     "The machine has 2 cores shared by the load generator, the servers and anything else "
     "running (see the load average): compare runs made on a quiet machine only.",
 ]

@@ -67,7 +67,8 @@ from bench.load_test import (
 from bot.channels.rest import APOLOGY
 from bot.masking import mask_personal_data
 from bot.scaled import ScaledPorts, running_scaled
-from bot.serve import StartError, free_port
+from bot.serve import free_port
+from bot.supervisor import StartError
 
 # An apology this long after a service came back still counts as explained: requests that
 # were already waiting (for a lock, a connection) finish with the error they met.

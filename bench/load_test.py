@@ -50,8 +50,8 @@ from bot.scaled import (
     drop_database,
     running_scaled,
 )
-from bot.serve import StartError
 from bot.settings import PROJECT_ROOT
+from bot.supervisor import StartError
 
 MODEL = PROJECT_ROOT / "models" / "ecrin.tar.gz"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

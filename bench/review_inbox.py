@@ -47,8 +47,9 @@ from bot.masking import mask_event
 from bot.review.accounts import add_staff
 from bot.review.app import create_app
 from bot.review.config import ReviewSettings
-from bot.review.database import get_engine, upgrade
-from bot.review.schema import EVENT_INDEXES, events
+from bot.review.database import upgrade
+from bot.tracker_db.engine import get_engine
+from bot.tracker_db.schema import EVENT_INDEXES, events
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PAGES = {
@@ -207,7 +208,7 @@ def generate(url: str, total_events: int, seed: int = 42) -> tuple[int, int]:
             sender = str(uuid.UUID(int=random_.getrandbits(128)))  # as the web chat's ids
             start = now - random_.uniform(0, 180 * 86_400)
             for event in conversation(random_, sender, start, random_.randint(1, 6)):
-                data = mask_event(event.as_dict())  # as bot.tracker_store stores it
+                data = mask_event(event.as_dict())  # as bot.rasa_ext.tracker_store stores it
                 rows.append(
                     {
                         "sender_id": sender,

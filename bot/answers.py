@@ -2,7 +2,7 @@
 
 The answers sit beside their training examples (`responses:` in each faq_*.yml file), but
 they are content, not training data: the response selector learns answer keys, never their
-text. So a changed answer goes live without training (bot/nlg.py): Rasa trains on one
+text. So a changed answer goes live without training (bot/rasa_ext/nlg.py): Rasa trains on one
 placeholder for every answer and its server says the text read here, re-read when a file
 changes. Every answer must pass `answer_problems` to go live; a broken edit keeps the
 answers served before it and says why in the log (`bot answers check` says it up front).

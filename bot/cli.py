@@ -13,18 +13,18 @@ bot staff add NAME      create a staff account for the review app (--role admin)
 bot review serve        the staff review app alone (bot run starts it too)
 bot review export-nlu   staff's corrected NLU examples as Rasa training data
 bot privacy purge       delete messages older than e.g. 180d (bot run also does it hourly)
+bot config              the effective settings, where each came from, secrets hidden
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT, database_url, port, tracker_store_url
+from bot.settings import PROJECT_ROOT, current, database_url, tracker_store_url
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -74,11 +74,12 @@ def _partners_list(args: argparse.Namespace) -> int:
 
 
 def _events_list(args: argparse.Namespace) -> int:
+    from bot import dates
     from bot.dates import DateWindow, upcoming
     from bot.db import session_scope
     from bot.events import EventQuery, find
 
-    today = dt.date.today()
+    today = dates.today()
     when = DateWindow(None, today, "in the past", past=True) if args.past else upcoming(today)
     with session_scope() as session:
         rows = find(session, EventQuery(when=when), limit=10_000)
@@ -90,12 +91,13 @@ def _events_list(args: argparse.Namespace) -> int:
 
 
 def _events_import(args: argparse.Namespace) -> int:
+    from bot import dates
     from bot.db import session_scope
     from bot.importer import read_csv, read_ics
     from bot.models import Event
     from bot.seed import SeedError, upsert
 
-    today = dt.date.today()
+    today = dates.today()
     try:
         if args.file.suffix.lower() == ".ics":
             if not (args.kind and args.organiser):
@@ -119,10 +121,10 @@ def _events_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _nlp_build(_: argparse.Namespace) -> int:
-    from bot.nlp import build
+def _nlp_build(args: argparse.Namespace) -> int:
+    from bot.nlp import PIPELINE_DIR, build
 
-    print(f"spaCy pipeline written to {build()}.")
+    print(f"spaCy pipeline written to {build(args.out or PIPELINE_DIR)}.")
     return 0
 
 
@@ -154,10 +156,11 @@ def _eval(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from bot.evaluation import SHARED_SCORER, score_running_assistant
 
-    if not SHARED_SCORER.exists():
-        print(f"The shared scorer is missing: {SHARED_SCORER}", file=sys.stderr)
+    scorer = args.scorer or SHARED_SCORER
+    if not scorer.exists():
+        print(f"The shared scorer is missing: {scorer}", file=sys.stderr)
         return 2
-    return score_running_assistant(args.cases)
+    return score_running_assistant(args.cases, scorer)
 
 
 def _telegram(args: argparse.Namespace) -> int:
@@ -189,7 +192,8 @@ def _read_new_password() -> str:
 
 def _staff_add(args: argparse.Namespace) -> int:
     from bot.review.accounts import AccountError, add_staff, check_new_account
-    from bot.review.database import get_engine, upgrade
+    from bot.review.database import upgrade
+    from bot.tracker_db.engine import get_engine
 
     try:
         password = _read_new_password()
@@ -209,7 +213,8 @@ def _staff_add(args: argparse.Namespace) -> int:
 
 def _staff_remove(args: argparse.Namespace) -> int:
     from bot.review.accounts import remove_staff
-    from bot.review.database import get_engine, upgrade
+    from bot.review.database import upgrade
+    from bot.tracker_db.engine import get_engine
 
     upgrade()
     if not remove_staff(get_engine(), args.name):
@@ -221,7 +226,8 @@ def _staff_remove(args: argparse.Namespace) -> int:
 
 def _staff_list(_: argparse.Namespace) -> int:
     from bot.review.accounts import list_staff
-    from bot.review.database import get_engine, upgrade
+    from bot.review.database import upgrade
+    from bot.tracker_db.engine import get_engine
 
     upgrade()
     members = list_staff(get_engine())
@@ -249,10 +255,11 @@ def _review_serve(args: argparse.Namespace) -> int:
         upgrade()
     # No access log: URLs carry search terms and conversation ids. No WebSockets: the app
     # has none, and Rasa pins a `websockets` too old for uvicorn's WebSocket support.
+    network = current().network
     uvicorn.run(
         create_app(),
-        host=args.host,
-        port=args.port or port("REVIEW_PORT", 8080),
+        host=args.host or network.review_interface,
+        port=args.port or network.review_port,
         log_level="info",
         access_log=False,
         server_header=False,
@@ -266,8 +273,9 @@ def _review_serve(args: argparse.Namespace) -> int:
 
 def _review_export_nlu(args: argparse.Namespace) -> int:
     from bot.review.config import NLU_DIR
-    from bot.review.database import get_engine, upgrade
+    from bot.review.database import upgrade
     from bot.review.nlu import export_nlu
+    from bot.tracker_db.engine import get_engine
 
     upgrade()
     exported = export_nlu(get_engine(), NLU_DIR)
@@ -284,7 +292,7 @@ def _review_export_nlu(args: argparse.Namespace) -> int:
 
 
 def _privacy_purge(args: argparse.Namespace) -> int:
-    from bot.privacy import ErasureError, parse_age, purge_conversations
+    from bot.tracker_db.erasure import ErasureError, parse_age, purge_conversations
 
     try:
         age = parse_age(args.older_than)
@@ -304,6 +312,29 @@ def _privacy_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(_: argparse.Namespace) -> int:
+    """Every registered setting, its effective value and where it came from; a secret only as
+    set or unset, a URL without its password. Invalid settings: the reason, exit 1."""
+    from bot.settings import VARIABLES
+
+    try:
+        settings = current()
+    except SystemExit as error:
+        print(f"The settings are invalid: {error}", file=sys.stderr)
+        return 1
+    width = max(len(variable.name) for variable in VARIABLES)
+    lines: list[str] = []
+    concern = None
+    for variable in VARIABLES:
+        if variable.concern != concern:
+            concern = variable.concern
+            lines += ["", f"# {concern}"] if lines else [f"# {concern}"]
+        shown = settings.shown(variable.name)
+        lines.append(f"{variable.name:<{width}}  {shown}  ({settings.source(variable.name)})")
+    print("\n".join(lines))
+    return 0
+
+
 def _safe_url(url: str | None = None) -> str:
     from sqlalchemy.engine import make_url
 
@@ -313,7 +344,7 @@ def _safe_url(url: str | None = None) -> str:
 def build_parser() -> argparse.ArgumentParser:
     from bot.answers import ANSWERS_DIR
     from bot.events import AUDIENCES, KINDS
-    from bot.serve import PROCESS_NAMES
+    from bot.processes import RUN_ONLY
 
     parser = argparse.ArgumentParser(
         prog="bot", description="The ECRIN assistant and its staff tools."
@@ -337,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     how = running.add_mutually_exclusive_group()
     how.add_argument(
         "--only",
-        choices=PROCESS_NAMES,
+        choices=RUN_ONLY,
         help="start just this process in the foreground (containers, replicas)",
     )
     how.add_argument(
@@ -368,7 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--allow-past", action="store_true", help="accept events that are over")
 
     nlp = group("nlp", "the spaCy pipeline")
-    add(nlp, "build", _nlp_build, "rebuild models/spacy/en_ecrin from places and partners")
+    building = add(nlp, "build", _nlp_build, "rebuild the pipeline from places and partners")
+    building.add_argument(
+        "--out", type=Path, help="where to write it (default: models/spacy/en_ecrin)"
+    )
 
     answers = group("answers", "the FAQ answers (live: edits need no training)")
     checking = add(answers, "check", _answers_check, "check every answer as the server will")
@@ -406,6 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     scoring.add_argument(
         "cases", type=Path, nargs="?", default=PROJECT_ROOT.parent / "shared" / "eval" / "dev.tsv"
     )
+    scoring.add_argument(
+        "--scorer", type=Path, help="the scoring script (default: ../shared/eval/score.py)"
+    )
 
     staff = group("staff", "staff accounts of the review app")
     adding = add(staff, "add", _staff_add, "create an account (password: prompt or 2 stdin lines)")
@@ -418,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     review = group("review", "the staff review app")
     add(review, "upgrade", _review_upgrade, "create or migrate the review tables (Alembic)")
     serving = add(review, "serve", _review_serve, "run the review app alone")
-    serving.add_argument("--host", default=os.environ.get("REVIEW_INTERFACE") or "127.0.0.1")
+    serving.add_argument("--host", default=None, help="default: $REVIEW_INTERFACE or 127.0.0.1")
     serving.add_argument("--port", type=int, default=None, help="default: $REVIEW_PORT or 8080")
     serving.add_argument("--no-upgrade", action="store_true", help="skip the migrations")
     exporting = add(review, "export-nlu", _review_export_nlu, "corrected examples as NLU YAML")
@@ -430,6 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--older-than", required=True, metavar="AGE", help="e.g. 180d (days) or 26w (weeks)"
     )
     purging.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+
+    add(commands, "config", _config, "the effective settings and where each came from")
     return parser
 
 

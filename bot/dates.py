@@ -9,7 +9,20 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from bot.settings import Settings
+
+
+def today(env: Mapping[str, str] | None = None) -> dt.date:
+    """The day the assistant answers for: the UTC date (every process and replica agrees,
+    whatever its time zone), or ECRIN_TODAY when that is set (bot.settings: the end-to-end
+    tests fix it so that answers about dates, "the next trials day" or "webinars in May",
+    mean the same thing on every day of the year; unset in production)."""
+    fixed = Settings.from_env(env).clock.today
+    return fixed or dt.datetime.now(dt.timezone.utc).date()
+
 
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 MONTHS |= {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}

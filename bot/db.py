@@ -20,7 +20,7 @@ from bot.settings import database_url
 
 # How long a database call may wait, on the chat's hot path (look-ups, the tracker store): a
 # database that does not answer costs the user one polite apology, never a hung server. An
-# action's look-up then ends well within bot.rasa_main.ACTION_TIMEOUT_SECONDS.
+# action's look-up then ends well within ACTION_TIMEOUT's default (bot/settings/variables.py).
 CONNECT_TIMEOUT_SECONDS = 5
 STATEMENT_TIMEOUT_SECONDS = 10
 

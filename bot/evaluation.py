@@ -78,12 +78,12 @@ async def _parse_all(model: Path, texts: list[str]) -> list[dict]:
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
-    from bot.rasa_main import load_models_for_prediction
+    from bot.rasa_ext.server import load_models_for_prediction
 
     # One debug line per parsed message would bury the report.
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
-    load_models_for_prediction()  # as the server loads them (bot/rasa_main.py)
+    load_models_for_prediction()  # as the server loads them (bot/rasa_ext/server.py)
     agent = Agent.load(str(model))
     return [await agent.parse_message(text) for text in texts]
 
@@ -165,7 +165,7 @@ def train_nlu(config: Path, out: Path) -> Path:
     """Train an NLU-only model for `config` (for comparisons; the served model is `make train`)."""
     import subprocess
 
-    from bot.rasa_main import command as rasa_cli
+    from bot.processes import rasa_cli
 
     name = config.stem
     result = subprocess.run(
@@ -220,7 +220,8 @@ def throwaway_assistant(model: Path = MODEL) -> Iterator[str]:
     import sys
     import tempfile
 
-    from bot.serve import Ports, StartError, free_port, running
+    from bot.serve import Ports, free_port, running
+    from bot.supervisor import StartError
 
     with tempfile.TemporaryDirectory(prefix="ecrin-eval-") as scratch:
         env = {"TRACKER_STORE_URL": f"sqlite:///{Path(scratch) / 'tracker.db'}"}

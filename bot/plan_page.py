@@ -23,7 +23,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from bot import partners
+from bot import dates, partners
 from bot.countries import gazetteer
 from bot.involvement import Guidance, Plan, Situation, build_plan
 
@@ -42,7 +42,7 @@ class PlanRequestError(ValueError):
 
 def parse_made(made: str | None, today: dt.date | None = None) -> dt.date:
     """The day the plan was made: an ISO date (YYYY-MM-DD) not after `today`; default today."""
-    today = today or dt.date.today()
+    today = today or dates.today()
     if made is None or not made.strip():
         return today
     try:

@@ -13,8 +13,8 @@
   further one blocks the key for twice as long as the one before, up to `cap` seconds, and
   never for good. Check-and-count is one atomic step, so parallel attempts cannot race it.
 
-Settings (environment): RATE_LIMIT_PER_SENDER (30), RATE_LIMIT_SENDER_WINDOW (60 s),
-RATE_LIMIT_PER_ADDRESS (1200), RATE_LIMIT_ADDRESS_WINDOW (60 s), RATE_LIMIT_REDIS_URL,
+Settings (bot.settings, `rate_limits`): RATE_LIMIT_PER_SENDER (30), RATE_LIMIT_SENDER_WINDOW
+(60 s), RATE_LIMIT_PER_ADDRESS (1200), RATE_LIMIT_ADDRESS_WINDOW (60 s), RATE_LIMIT_REDIS_URL,
 TRUSTED_PROXIES. A limit of 0 switches that limit off.
 """
 
@@ -23,17 +23,16 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Protocol
 
-logger = logging.getLogger(__name__)
+from bot.settings import Settings, redis_lock_store
+from bot.settings.parsing import IPNetwork
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+logger = logging.getLogger(__name__)
 
 # Scopes, so one key (an address) has separate buckets per kind of request.
 SENDER = "sender"
@@ -45,30 +44,6 @@ SLOW_DOWN = "You're sending messages quickly; please wait a few seconds and try 
 
 
 # --- The client address ------------------------------------------------------------------------
-
-
-def parse_trusted_proxies(raw: str) -> tuple[IPNetwork, ...]:
-    """`TRUSTED_PROXIES` ("10.0.0.0/8, 127.0.0.1") as networks; ValueError for `*`, a
-    catch-all network or a value that is not an address."""
-    networks: list[IPNetwork] = []
-    for item in (part.strip() for part in raw.split(",")):
-        if not item:
-            continue
-        if item == "*":
-            raise ValueError("TRUSTED_PROXIES must list the proxies' addresses, never *")
-        try:
-            network = ipaddress.ip_network(item, strict=False)
-        except ValueError as error:
-            raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an address or CIDR") from error
-        if network.prefixlen == 0:
-            raise ValueError(f"TRUSTED_PROXIES: {item} would trust every address")
-        networks.append(network)
-    return tuple(networks)
-
-
-@cache
-def trusted_proxies_from_env() -> tuple[IPNetwork, ...]:
-    return parse_trusted_proxies(os.environ.get("TRUSTED_PROXIES", ""))
 
 
 def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -110,8 +85,9 @@ def client_address(
 ) -> str:
     """The client's address: the direct `peer`, unless the peer is a trusted proxy; then the
     right-most hop of X-Forwarded-For (else of `Forwarded`) that is not a trusted proxy.
-    A hop that is not an address ends the walk at the proxy that sent it."""
-    trusted = trusted_proxies_from_env() if trusted is None else trusted
+    A hop that is not an address ends the walk at the proxy that sent it. `trusted`
+    defaults to TRUSTED_PROXIES (bot.settings)."""
+    trusted = Settings.from_env().rate_limits.trusted_proxies if trusted is None else trusted
     peer_ip = _ip(peer or "")
     if peer_ip is None:
         return (peer or "unknown")[:64]
@@ -288,8 +264,6 @@ class RedisBackend:
     def from_url(cls, url: str, prefix: str = "ecrin:rl") -> RedisBackend:
         import redis
 
-        from bot.settings import redis_lock_store
-
         section = redis_lock_store(url)
         client = redis.Redis(
             host=str(section["url"]),
@@ -343,44 +317,23 @@ class RateLimiter:
         return Decision(True)
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as error:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from error
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, got {raw!r}")
-    return value
-
-
 def limits_from_env(env: Mapping[str, str] | None = None) -> dict[str, Limit]:
-    env = os.environ if env is None else env
-    per_sender = Limit(
-        int(_number(env, "RATE_LIMIT_PER_SENDER", 30)),
-        _number(env, "RATE_LIMIT_SENDER_WINDOW", 60),
-    )
+    """The limit of each scope, from the settings of `env` (default: this process's)."""
+    limits = Settings.from_env(env).rate_limits
+    per_sender = Limit(limits.per_sender, limits.sender_window)
     return {
         SENDER: per_sender,
         TELEGRAM_CHAT: per_sender,
-        ADDRESS: Limit(
-            int(_number(env, "RATE_LIMIT_PER_ADDRESS", 1200)),
-            _number(env, "RATE_LIMIT_ADDRESS_WINDOW", 60),
-        ),
+        ADDRESS: Limit(limits.per_address, limits.address_window),
         # At most one "please slow down" per chat per window: a flood gets one notice.
-        TELEGRAM_NOTICE: Limit(1, _number(env, "RATE_LIMIT_SENDER_WINDOW", 60)),
+        TELEGRAM_NOTICE: Limit(1, limits.sender_window),
     }
 
 
-def redis_url_from_env(env: Mapping[str, str] | None = None) -> str | None:
-    env = os.environ if env is None else env
-    return env.get("RATE_LIMIT_REDIS_URL") or env.get("LOCK_STORE_URL") or None
-
-
 def backend_from_env(env: Mapping[str, str] | None = None) -> Backend:
-    url = redis_url_from_env(env)
+    """Redis when RATE_LIMIT_REDIS_URL (or LOCK_STORE_URL) names one, else this process's
+    memory."""
+    url = Settings.from_env(env).rate_limits.store_url
     return RedisBackend.from_url(url) if url else MemoryBackend()
 
 

@@ -5,44 +5,45 @@
                          └─ lock store:    Redis (LOCK_STORE_URL)
 
 Any replica can take any message: conversations live in the shared tracker store and a Redis
-ticket lock makes the replicas take turns on one conversation. The load test
-(bench/load_test.py) and tests/test_scale_out.py start exactly what `make run-scaled` starts,
-through `running_scaled`. See docs/scale-out.md.
+ticket lock makes the replicas take turns on one conversation. Which processes start, how
+many of each, and their commands and health checks come from the process plan
+(bot/processes.py, SetUp.SCALED). The load test (bench/load_test.py) and
+tests/test_scale_out.py start exactly what `make run-scaled` starts, through `running_scaled`.
+See docs/scale-out.md.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot import db
-from bot.serve import (
-    QUIET_ENV,
-    Processes,
-    actions_command,
-    check_lock_store,
-    credentials_file,
-    endpoints_file,
-    free_port,
-    in_foreground,
-    rasa_command,
-    review_command,
-    upgrade_tracker_store,
-)
-from bot.settings import PROJECT_ROOT, port, redis_lock_store
+from bot.processes import LOOPBACK, QUIET_ENV, SetUp, process, servers
+from bot.serve import free_port, in_foreground, prepared_for
+from bot.settings import PROJECT_ROOT, Settings, current
+from bot.supervisor import Launch, Processes, StartError
 
 # Where `make run-scaled` keeps its data unless the environment says otherwise: the local
 # PostgreSQL and Redis. SQLite and the in-memory lock store cannot be shared by replicas.
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/ecrin"
 DEFAULT_TRACKER_STORE_URL = "postgresql://postgres@127.0.0.1:5432/ecrin_tracker"
 DEFAULT_LOCK_STORE_URL = "redis://127.0.0.1:6379/0"
+# The scaled set-up's own defaults, where they differ from bot.settings'. nginx, on this
+# machine, is the one proxy whose X-Forwarded-For the replicas believe.
+SCALED_DEFAULTS = {
+    "DATABASE_URL": DEFAULT_DATABASE_URL,
+    "TRACKER_STORE_URL": DEFAULT_TRACKER_STORE_URL,
+    "LOCK_STORE_URL": DEFAULT_LOCK_STORE_URL,
+    "TRUSTED_PROXIES": "127.0.0.1",
+}
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "scaled.conf.j2"
 REPLICAS = 2
@@ -76,18 +77,27 @@ class ScaledPorts:
 
     @classmethod
     def from_env(cls, replicas: int = REPLICAS) -> ScaledPorts:
-        """NGINX_PORT (8000), NGINX_ACTIONS_PORT (8055), REVIEW_PORT (8080); the replicas
-        count up from RASA_PORT (5005) and ACTIONS_PORT (5055)."""
-        rasa, actions = port("RASA_PORT", 5005), port("ACTIONS_PORT", 5055)
+        """Each process's port variable or the plan's default (bot/processes.py): NGINX_PORT
+        (8000), REVIEW_PORT (8080); the replicas count up from RASA_PORT (5005) and
+        ACTIONS_PORT (5055). NGINX_ACTIONS_PORT (8055): nginx's action upstream."""
+        rasa, actions = process("rasa").listen_port(), process("actions").listen_port()
+        nginx_actions = current().network.nginx_actions_port
         if max(rasa, actions) + replicas - 1 > 65535:
             raise SystemExit("RASA_PORT and ACTIONS_PORT leave no room for the replicas' ports")
         return cls(
-            nginx=port("NGINX_PORT", 8000),
-            nginx_actions=port("NGINX_ACTIONS_PORT", 8055),
+            nginx=process("nginx").listen_port(),
+            nginx_actions=nginx_actions,
             rasa=tuple(rasa + i for i in range(replicas)),
             actions=tuple(actions + i for i in range(replicas)),
-            review=port("REVIEW_PORT", 8080),
+            review=process("review").listen_port(),
         )
+
+    def of(self, name: str) -> tuple[int, ...]:
+        """The ports of the plan's process `name`: one per replica; none when left out."""
+        ports = getattr(self, name)
+        if isinstance(ports, tuple):
+            return ports
+        return (ports,) if ports else ()
 
     @classmethod
     def free(cls, replicas: int = REPLICAS, review: bool = True) -> ScaledPorts:
@@ -117,20 +127,21 @@ def scaled_env(env: Mapping[str, str]) -> dict[str, str]:
     """`env` with the scaled set-up's defaults filled in, checked.
 
     DATABASE_URL, TRACKER_STORE_URL and LOCK_STORE_URL default to the local PostgreSQL and
-    Redis. The tracker store must be a database server every replica reaches (not SQLite) and
-    not the partners database (both have an `events` table).
+    Redis (SCALED_DEFAULTS). The tracker store must be a database server every replica reaches
+    (not SQLite) and not the partners database (both have an `events` table). Any bad setting
+    stops here with the reason (SystemExit).
     """
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    given = Settings.from_env(env)
     result = dict(env)
-    result["DATABASE_URL"] = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    result["TRACKER_STORE_URL"] = env.get("TRACKER_STORE_URL") or DEFAULT_TRACKER_STORE_URL
-    result["LOCK_STORE_URL"] = env.get("LOCK_STORE_URL") or DEFAULT_LOCK_STORE_URL
-    # nginx, on this machine, is the one proxy whose X-Forwarded-For the replicas believe.
-    result["TRUSTED_PROXIES"] = env.get("TRUSTED_PROXIES") or "127.0.0.1"
+    for name, default in SCALED_DEFAULTS.items():
+        if given.source(name) == "default":
+            result[name] = default
+    stores = Settings.from_env(result).stores
     try:
-        database, tracker = make_url(result["DATABASE_URL"]), make_url(result["TRACKER_STORE_URL"])
+        database, tracker = make_url(stores.database_url), make_url(stores.tracker_store_url)
     except (ArgumentError, ValueError) as error:
         raise SystemExit(f"DATABASE_URL or TRACKER_STORE_URL is not a valid URL: {error}") from None
     if tracker.get_backend_name() == "sqlite":
@@ -147,7 +158,6 @@ def scaled_env(env: Mapping[str, str]) -> dict[str, str]:
             "DATABASE_URL and TRACKER_STORE_URL name the same database; they must differ "
             "(both have an `events` table)."
         )
-    redis_lock_store(result["LOCK_STORE_URL"])  # SystemExit with the reason when bad
     return result
 
 
@@ -217,22 +227,29 @@ def drop_database(url: str) -> None:
         connection.execute(sa.text(f"DROP DATABASE IF EXISTS {_quoted(name)} WITH (FORCE)"))
 
 
-def prepare_databases(env: Mapping[str, str]) -> None:
-    """Create the two databases if missing, migrate both (`bot db upgrade`, the tracker-store
-    migrations) and load the seed data (`bot db seed`) — once, before any replica starts."""
-    from bot.seed import seed_events, seed_partners
-
-    database, tracker = env["DATABASE_URL"], env["TRACKER_STORE_URL"]
-    for url in (database, tracker):
+def prepare_databases(env: Mapping[str, str], log_dir: Path | None = None) -> None:
+    """Create the two databases if missing, then run the plan's migration step (`bot db
+    upgrade && bot db seed && bot review upgrade`, what Compose's `migrate` service and the
+    Kubernetes Job run) — once, before any replica starts. Its output goes to migrate.log in
+    `log_dir`; a step that fails raises StartError with the end of it."""
+    stores = Settings.from_env(env).stores
+    for url in (stores.database_url, stores.tracker_store_url):
         create_database_if_missing(url)
-    db.upgrade(database)
-    try:
-        with db.session_scope(database) as session:
-            seed_partners(session)
-            seed_events(session)
-    finally:
-        db.get_engine(database).dispose()
-    upgrade_tracker_store(env)
+    output: list[str] = []
+    for step in process("migrate").steps:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *step],
+            cwd=PROJECT_ROOT,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+        )
+        output.append(f"$ bot {' '.join(step)}\n{result.stdout}{result.stderr}")
+        if log_dir:
+            (log_dir / "migrate.log").write_text("".join(output), encoding="utf-8")
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip()[-2000:]
+            raise StartError(f"`bot {' '.join(step)}` exited with code {result.returncode}: {tail}")
 
 
 def find_nginx() -> str:
@@ -340,54 +357,46 @@ def running_scaled(
     log_dir: Path | None = None,
     timeout: float = 600,
 ) -> Iterator[ScaledStack]:
-    """Start the scaled set-up; stop every process on exit (the databases stay).
+    """Start the processes of the plan's SetUp.SCALED; stop every one on exit (the databases
+    stay).
 
-    Before any replica starts, this process creates, migrates and seeds the databases, so
-    replicas never race to create tables. Then the action servers, the Rasa servers, the
-    review app and nginx start at once (loading the model takes each Rasa server 20 to 30 s of
-    CPU, so waiting for them one by one would add up) and this waits until each answers.
-    The Rasa replicas listen on loopback and call the action servers through nginx
-    (ACTION_ENDPOINT_URL); nginx listens on RASA_INTERFACE.
+    Before any replica starts, this process creates the databases and runs the plan's
+    migration step, so replicas never race to create tables. Then every process starts at
+    once (bot.supervisor.Processes.start_all), one per port of `ports` for the replicable
+    ones, and this waits until each answers. The Rasa replicas listen on loopback and call
+    the action servers through nginx (ACTION_ENDPOINT_URL); nginx listens on RASA_INTERFACE.
     """
     nginx = find_nginx()
     process_env = scaled_env({**os.environ, **QUIET_ENV, **(env or {})})
-    check_lock_store(process_env)
+    kinds = [kind for kind in servers(SetUp.SCALED) if ports.of(kind.name)]
     with (
         tempfile.TemporaryDirectory(prefix="ecrin-scaled-") as scratch,
         tempfile.TemporaryDirectory(prefix="ecrin-nginx-") as nginx_dir,
     ):
         stack = ScaledStack(ports, Path(nginx_dir), env=process_env, log_dir=log_dir)
-        replica_env = {**process_env, "ACTION_ENDPOINT_URL": stack.action_endpoint}
-        endpoints = endpoints_file(Path(scratch), replica_env)
-        credentials = credentials_file(process_env, Path(scratch))
-        config = render_nginx_config(
-            ports, Path(nginx_dir), process_env.get("RASA_INTERFACE") or "127.0.0.1"
-        )
-        prepare_databases(process_env)
+        behind_nginx = {"ACTION_ENDPOINT_URL": stack.action_endpoint}
+        prepared = prepared_for(kinds, Path(scratch), {**process_env, **behind_nginx}, model=model)
+        public = process("nginx").interface(process_env)
+        config = render_nginx_config(ports, Path(nginx_dir), public)
+        prepared = replace(prepared, nginx=nginx, nginx_prefix=Path(nginx_dir), nginx_config=config)
+        prepare_databases(process_env, log_dir)
+        launches = []
+        for kind in kinds:
+            # Those reading ACTION_ENDPOINT_URL (the Rasa servers) call nginx's upstream.
+            extra = behind_nginx if "ACTION_ENDPOINT_URL" in kind.reads else None
+            for number, listen in enumerate(ports.of(kind.name), start=1):
+                name = f"{kind.name}-{number}" if kind.replicable else kind.name
+                # Replicas listen on loopback, behind nginx.
+                interface = LOOPBACK if kind.replicable else kind.interface(process_env)
+                command = kind.command(listen, interface, prepared)
+                launches.append(Launch(name, command, kind.health_url(listen), extra))
         try:
-            waits: list[tuple[str, str]] = []
-            for number, actions_port in enumerate(ports.actions, start=1):
-                stack.start(f"actions-{number}", actions_command(actions_port))
-                waits.append((f"actions-{number}", f"http://127.0.0.1:{actions_port}/health"))
-            for number, (rasa_port, url) in enumerate(
-                zip(ports.rasa, stack.rasa_urls, strict=True), start=1
-            ):
-                command = rasa_command(rasa_port, "127.0.0.1", endpoints, credentials, model)
-                stack.start(f"rasa-{number}", command, replica_env)
-                waits.append((f"rasa-{number}", f"{url}/"))
-            if ports.review:
-                host = process_env.get("REVIEW_INTERFACE") or "127.0.0.1"
-                stack.start("review", review_command(ports.review, host))
-                waits.append(("review", f"http://127.0.0.1:{ports.review}/health"))
-            stack.start("nginx", [nginx, "-p", nginx_dir, "-c", str(config), "-e", "stderr",
-                                  "-g", "daemon off;"])  # fmt: skip
-            # nginx answers "/" once a Rasa replica does, its action upstream once an action
-            # server does: last, after the replicas.
-            waits.append(("nginx", f"{stack.url}/"))
-            waits.append(("nginx", f"http://127.0.0.1:{ports.nginx_actions}/health"))
             deadline = time.monotonic() + timeout
-            for name, url in waits:
-                stack.wait_until_up(name, url, max(1.0, deadline - time.monotonic()))
+            stack.start_all(launches, timeout)
+            # nginx routes "/" once a Rasa replica answers, its action upstream once an
+            # action server does.
+            for url in (f"{stack.url}/", f"http://127.0.0.1:{ports.nginx_actions}/health"):
+                stack.wait_until_up("nginx", url, max(1.0, deadline - time.monotonic()))
             yield stack
         finally:
             stack.stop()
@@ -405,14 +414,16 @@ def serve_scaled() -> int:
 def _banner(stack: ScaledStack) -> list[str]:
     ports = stack.ports
     public = f"http://localhost:{ports.nginx}"
-    lock = redis_lock_store(stack.env["LOCK_STORE_URL"])
+    settings = Settings.from_env(stack.env)
+    lock = settings.stores.lock_store
+    assert lock is not None, "scaled_env gives the scaled set-up a lock store"
     lines = [
         f"The ECRIN assistant is running: {len(ports.rasa)} Rasa servers and "
         f"{len(ports.actions)} action servers behind nginx. Ctrl-C stops everything.",
         f"  web chat        {public}/webhooks/web/",
         f"  REST webhook    {public}/webhooks/rest/webhook",
     ]
-    if stack.env.get("TELEGRAM_TOKEN"):
+    if settings.telegram.token:
         lines.append(f"  Telegram        {public}/webhooks/telegram/webhook")
     lines += [
         f"  Rasa replicas   {', '.join(stack.rasa_urls)}",
@@ -422,8 +433,8 @@ def _banner(stack: ScaledStack) -> list[str]:
     if ports.review:
         lines.append(f"  staff review    http://localhost:{ports.review}/")
     lines += [
-        f"  tracker store   {_safe(stack.env['TRACKER_STORE_URL'])}",
-        f"  database        {_safe(stack.env['DATABASE_URL'])}",
+        f"  tracker store   {_safe(settings.stores.tracker_store_url)}",
+        f"  database        {_safe(settings.stores.database_url)}",
         f"  lock store      redis {lock['url']}:{lock['port']}/{lock['db']} "
         f"(key prefix {lock['key_prefix']})",
         f"  nginx logs      {stack.nginx_prefix / 'logs'}",

@@ -9,30 +9,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import urllib.error
 import urllib.request
 
 from bot.channels.telegram import SECRET_HEADER, make_bot
-from bot.settings import port
+from bot.settings import current
 
 
 class ConfigurationError(RuntimeError):
     """A required environment variable is missing."""
 
 
-def _env(name: str) -> str:
-    value = os.environ.get(name)
+def _required(name: str, value: str | None) -> str:
     if not value:
         raise ConfigurationError(f"Set {name} first (see README, Telegram).")
     return value
 
 
 async def run(command: str, args: argparse.Namespace) -> int:
-    bot = make_bot(
-        _env("TELEGRAM_TOKEN"), os.environ.get("TELEGRAM_API_URL") or "https://api.telegram.org"
-    )
-    secret = _env("TELEGRAM_WEBHOOK_SECRET")
+    settings = current()
+    telegram = settings.telegram
+    bot = make_bot(_required("TELEGRAM_TOKEN", telegram.token), telegram.api_url)
+    secret = _required("TELEGRAM_WEBHOOK_SECRET", telegram.webhook_secret)
     async with bot:
         if command == "set-webhook":
             await bot.set_webhook(
@@ -45,7 +43,7 @@ async def run(command: str, args: argparse.Namespace) -> int:
         elif command == "poll":
             webhook = (
                 args.webhook
-                or f"http://127.0.0.1:{port('RASA_PORT', 5005)}/webhooks/telegram/webhook"
+                or f"http://127.0.0.1:{settings.network.rasa_port}/webhooks/telegram/webhook"
             )
             await bot.delete_webhook()  # getUpdates refuses to run while a webhook is set
             print(f"Polling Telegram; updates go to {webhook}. Ctrl-C stops.")

@@ -1,11 +1,19 @@
-"""Shared fixtures: real databases and a real running assistant.
+"""Shared fixtures: real databases and a real running assistant; and the test tiers.
 
 Nothing here mocks our own code: the databases are real SQLite files (PostgreSQL where a test
 asks for it) and the end-to-end fixture starts the real action server and Rasa server.
+
+Tiers: a test is marked from the fixtures it uses (`pytest_collection_modifyitems` below), so
+`make test-fast` (`-m "not e2e and not browser and not postgres and not redis and not model
+and not slow"`) runs what needs no trained model, browser or service. A test that starts
+servers or services without one of these fixtures carries the marker itself. `slow` marks
+what takes seconds per test for no such reason (Rasa loaded in a subprocess, the access
+matrix's sweep of every route, role and token); test-fast leaves it out too.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -14,6 +22,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -30,6 +39,59 @@ from tests.telegram_fake import FakeBotApi
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 MODEL = PROJECT_ROOT / "models" / "ecrin.tar.gz"
+
+# The day the running assistant believes it is (ECRIN_TODAY, bot.dates.today): answers about
+# dates ("the next trials day", "webinars in May") must not change with the calendar.
+ASSISTANT_TODAY = dt.date(2026, 12, 1)
+
+# --- Test tiers ----------------------------------------------------------------------------
+
+# The markers a fixture brings to every test that uses it, directly or through other fixtures.
+FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
+    "assistant": ("e2e", "model"),
+    "trained_model": ("model",),
+    "browser": ("browser",),
+    "postgres_server": ("postgres",),
+    "redis_server": ("redis",),
+}
+# Fixtures parametrised by engine that fetch the PostgreSQL fixtures only for one parameter
+# (request.getfixturevalue), which the fixture closure cannot see.
+PARAMETER_MARKERS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("empty_database", "postgresql"): ("postgres",),
+    ("seeded", "postgresql"): ("postgres",),
+}
+
+
+def tier_markers(fixtures: set[str], parameters: dict[str, object]) -> set[str]:
+    """The tier markers for a test using `fixtures` with these fixture parameters."""
+    found = {marker for name in fixtures for marker in FIXTURE_MARKERS.get(name, ())}
+    for (fixture, value), markers in PARAMETER_MARKERS.items():
+        if fixture in fixtures and parameters.get(fixture) == value:
+            found.update(markers)
+    return found
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        parameters = callspec.params if callspec else {}
+        fixtures = set(getattr(item, "fixturenames", ()))
+        markers = tier_markers(fixtures, parameters)
+        for marker in sorted(markers):
+            item.add_marker(marker)
+        if "browser" in markers:
+            # pytest-timeout's SIGALRM cannot interrupt a Playwright call that never returns
+            # (its event loop swallows the exception); a watchdog thread can: it prints every
+            # stack and ends the run.
+            item.add_marker(pytest.mark.timeout(method="thread"))
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The trained model (`make train`); tests that load it are marked `model`."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
+    return MODEL
 
 
 def free_port() -> int:
@@ -99,14 +161,22 @@ def unreachable(message: str) -> NoReturn:
 @pytest.fixture
 def postgres_database(postgres_server: str) -> Iterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    with new_postgres_database(postgres_server) as url:
+        yield url
+
+
+@contextmanager
+def new_postgres_database(server: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL `server`, dropped on exit (for a test that
+    needs more than one)."""
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
 
     name = f"ecrin_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_server, future=True, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(server, future=True, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
         yield url
     finally:
@@ -192,14 +262,12 @@ TELEGRAM_SECRET = "test-webhook-secret"
 
 @pytest.fixture(scope="session")
 def assistant(
-    tmp_path_factory: pytest.TempPathFactory, fake_telegram: FakeBotApi
+    tmp_path_factory: pytest.TempPathFactory, fake_telegram: FakeBotApi, trained_model: Path
 ) -> Iterator[Assistant]:
     """The real action server and Rasa server, on free ports, with the trained model, its
-    Telegram channel pointed at the fake Bot API."""
+    Telegram channel pointed at the fake Bot API, and its clock fixed at ASSISTANT_TODAY."""
     from bot.serve import Ports, running
 
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
     directory = tmp_path_factory.mktemp("assistant")
     answers = directory / "answers"
     answers.mkdir()
@@ -212,12 +280,13 @@ def assistant(
         "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
         "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
         "TELEGRAM_API_URL": fake_telegram.url,
+        "ECRIN_TODAY": ASSISTANT_TODAY.isoformat(),
     }
     logs = directory / "logs"
     logs.mkdir()
     ports = Ports(rasa=free_port(), actions=free_port())
     try:
-        with running(ports, model=MODEL, env=env, log_dir=logs) as stack:
+        with running(ports, model=trained_model, env=env, log_dir=logs) as stack:
             yield Assistant(stack.rasa_url, env["TRACKER_STORE_URL"], answers)
     finally:
         for log in logs.glob("*.log"):

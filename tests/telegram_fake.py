@@ -44,6 +44,8 @@ class UploadedFile:
 class FakeBotApi:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        # What getUpdates hands out (`bot telegram poll`), oldest first.
+        self.updates: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._message_ids = itertools.count(1000)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -96,7 +98,12 @@ class FakeBotApi:
             # Telegram answers with the edited message (we don't keep texts, so it has none).
             return _bot_message(params, int(params["message_id"]))
         if method == "getUpdates":
-            return []
+            offset = int(params.get("offset") or 0)
+            with self._lock:
+                pending = [u for u in self.updates if u["update_id"] >= offset]
+            if not pending:
+                time.sleep(0.2)  # a short long-poll, so a polling client does not spin
+            return pending
         return True  # answerCallbackQuery, setWebhook, deleteWebhook
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -162,6 +162,7 @@ def fingerprints(project: Path) -> tuple[str, str]:
     return importer.get_nlu_data().fingerprint(), importer.get_domain().fingerprint()
 
 
+@pytest.mark.slow  # Rasa reads the whole training data, three times
 def test_editing_an_answer_leaves_what_rasa_trains_on_unchanged(tmp_path: Path) -> None:
     project = copy_project(tmp_path)
     before = fingerprints(project)
@@ -188,7 +189,7 @@ def test_the_generator_says_live_answers_and_the_models_own_responses(
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.nlg import PLACEHOLDER, LiveAnswerGenerator
+    from bot.rasa_ext.nlg import PLACEHOLDER, LiveAnswerGenerator
 
     domain = Domain.from_dict(
         {

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from bot.dates import parse_when
+from bot.dates import parse_when, today
 
 TODAY = dt.date(2026, 11, 30)  # a Monday
 
@@ -53,3 +53,18 @@ def test_no_date_named(text: str) -> None:
 def test_seasons(text: str, start: dt.date, end: dt.date, past: bool) -> None:
     window = parse_when(text, dt.date(2026, 12, 6))
     assert (window.start, window.end, window.past) == (start, end, past)
+
+
+def test_the_clock_is_the_utc_date_unless_ecrin_today_fixes_it() -> None:
+    before = dt.datetime.now(dt.timezone.utc).date()
+    found = today({})
+    assert before <= found <= dt.datetime.now(dt.timezone.utc).date()
+    assert today({"ECRIN_TODAY": "2027-06-15"}) == dt.date(2027, 6, 15)
+    assert today({"ECRIN_TODAY": " "}) == today({})  # blank is unset
+    with pytest.raises(SystemExit, match="ECRIN_TODAY must be a date like"):
+        today({"ECRIN_TODAY": "15/06/2027"})
+
+
+def test_the_clock_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECRIN_TODAY", "2027-06-15")
+    assert today() == dt.date(2027, 6, 15)

@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from bot.cli import build_parser
+from bot.processes import BY_NAME, PLAN
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -38,15 +39,20 @@ SCALED_NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "scaled.conf.j2"
 POSTGRES_INIT = ROOT / "deploy" / "postgres" / "init-databases.sh"
 K8S_DIR = ROOT / "deploy" / "k8s"
 
-# Where each process listens: (the variable that moves it, the code's default).
+# Where each process of our image listens: (the variable that moves it, the default), from
+# the process plan (bot/processes.py; tests/test_process_plan.py checks the rest against it).
 LISTEN_PORTS = {
-    "rasa": ("RASA_PORT", 5005),
-    "actions": ("ACTIONS_PORT", 5055),
-    "review": ("REVIEW_PORT", 8080),
+    kind.name: (kind.port_variable, kind.default_port)
+    for kind in PLAN
+    if kind.runs_alone and kind.port_variable and kind.default_port
 }
 # The address each server binds to, when the code reads one (the action server always
 # listens on every interface).
-INTERFACES = {"rasa": "RASA_INTERFACE", "review": "REVIEW_INTERFACE"}
+INTERFACES = {
+    kind.name: kind.interface_variable
+    for kind in PLAN
+    if kind.runs_alone and kind.interface_variable
+}
 
 # What `.env` gives Compose in these tests: stand-ins for the secrets docker-compose.yml
 # requires (`${VAR:?…}`, listed in .env.example), URL-safe as the real ones must be.
@@ -825,7 +831,8 @@ def rendered_scaled_nginx(tmp_path: Path) -> str:
 def test_nginx_limits_bodies_and_slow_clients(tmp_path: Path) -> None:
     from bot.channels.rest import MAX_BODY_BYTES
 
-    assert MAX_BODY_BYTES == 64 * 1024, "the nginx limits below follow this one"
+    # nginx refuses what the channels would refuse (bot.channels.rest), no more and no less.
+    channel_limit = [f"{MAX_BODY_BYTES // 1024}k"]
     compose_conf = nginx_directives(NGINX_CONF.read_text(encoding="utf-8"))
     scaled_conf = nginx_directives(rendered_scaled_nginx(tmp_path))
     (public,) = server_blocks(compose_conf, 80)
@@ -833,11 +840,11 @@ def test_nginx_limits_bodies_and_slow_clients(tmp_path: Path) -> None:
     (scaled_public,) = server_blocks(scaled_conf, 8000)
     for directives, server in ((compose_conf, public), (scaled_conf, scaled_public)):
         webhooks = nginx_location(directives, server, "/webhooks/")
-        assert nginx_setting(directives, webhooks, "client_max_body_size") == ["64k"]
+        assert nginx_setting(directives, webhooks, "client_max_body_size") == channel_limit
         # A refused body gets the channel's JSON reason, not nginx's HTML page.
         assert nginx_setting(directives, webhooks, "error_page") == ["413", "@body_too_large"]
         # The rest of the public server takes no body above that either.
-        assert nginx_setting(directives, server, "client_max_body_size") == ["64k"]
+        assert nginx_setting(directives, server, "client_max_body_size") == channel_limit
     assert nginx_setting(compose_conf, staff, "client_max_body_size") == ["1m"]
     for directives, server in (
         (compose_conf, public),
@@ -991,8 +998,7 @@ def test_k8s_ports_and_probes_line_up() -> None:
             port = probe["httpGet"]["port"]
             assert port in ports, f"{process}: probe on {port}, not a containerPort"
             assert ports[port] == listen_port(process, env)
-            expected = "/" if process == "rasa" else "/health"
-            assert probe["httpGet"]["path"] == expected, process
+            assert probe["httpGet"]["path"] == BY_NAME[process].health_path, process
 
 
 def test_k8s_selectors_match_deployments() -> None:
@@ -1135,5 +1141,7 @@ def test_k8s_ingress_limits_the_body_per_host() -> None:
         for rule in ingress["spec"]["rules"]:
             for path in rule["http"]["paths"]:
                 sizes[path["backend"]["service"]["name"]] = size
-    # The channels' own limit (bot.channels.rest.MAX_BODY_BYTES) and the review app's.
-    assert sizes == {"ecrin-rasa": "64k", "ecrin-review": "1m"}
+    from bot.channels.rest import MAX_BODY_BYTES
+
+    # The channels' own limit and the review app's.
+    assert sizes == {"ecrin-rasa": f"{MAX_BODY_BYTES // 1024}k", "ecrin-review": "1m"}

@@ -102,6 +102,10 @@ def test_web_channel_answers_and_conversations_are_stored_by_channel(assistant: 
     assert bot and "placebo" in bot[0]["text"].lower()
 
 
+# The assistant's clock is fixed at 1 December 2026 (tests.conftest.ASSISTANT_TODAY, set as
+# ECRIN_TODAY), so the dates below are the right answers on every day of the year.
+
+
 def test_next_clinical_trials_day_comes_from_the_events_rule(assistant: Assistant) -> None:
     text = assistant.reply_text("When's the next clinical trials day?", sender="e2e-ictd")
     assert "20 May 2027" in text
@@ -109,7 +113,8 @@ def test_next_clinical_trials_day_comes_from_the_events_rule(assistant: Assistan
 
 def test_events_question_with_a_month_says_plainly_what_it_found(assistant: Assistant) -> None:
     text = assistant.reply_text("any webinars in May?", sender="e2e-webinars")
-    # No real webinar is announced for May: it says so and offers the nearest instead.
+    # No real webinar is announced for May: it says so and offers the nearest instead; "May"
+    # after December is next year's.
     assert "I couldn't find any webinars in May 2027." in text
     assert "Learn more: https://" in text
 

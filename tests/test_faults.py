@@ -8,6 +8,7 @@ import asyncio
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
@@ -18,13 +19,14 @@ from bot.channels.rest import APOLOGY
 
 
 @pytest.fixture(scope="module")
-def faults(postgres_server: str, redis_server: str) -> FaultResult:
+def faults(postgres_server: str, redis_server: str, trained_model: Path) -> FaultResult:
+    """The scaled set-up (the trained model, nginx) under load while the services stop."""
     result = run_with_faults(users=50, messages=20, outage_seconds=3)
     print("\n" + result.report())
     return result
 
 
-@pytest.mark.postgres
+@pytest.mark.e2e
 def test_both_services_really_went_away_during_the_load(faults: FaultResult) -> None:
     assert [outage.service for outage in faults.outages] == ["PostgreSQL", "Redis"]
     for outage in faults.outages:
@@ -32,19 +34,19 @@ def test_both_services_really_went_away_during_the_load(faults: FaultResult) -> 
         assert during, f"no request met the {outage.service} outage: the fault was not injected"
 
 
-@pytest.mark.postgres
+@pytest.mark.e2e
 def test_every_request_got_a_reply_and_every_apology_is_explained(faults: FaultResult) -> None:
     assert not [r for r in faults.replies + faults.last if r.failed]
     assert faults.unexplained() == []
 
 
-@pytest.mark.postgres
+@pytest.mark.e2e
 def test_no_message_with_a_real_answer_is_lost(faults: FaultResult) -> None:
     assert faults.storage.lost == []
     assert faults.storage.problems == []
 
 
-@pytest.mark.postgres
+@pytest.mark.e2e
 def test_a_message_apologised_for_is_rarely_stored_and_only_during_an_outage(
     faults: FaultResult,
 ) -> None:
@@ -56,7 +58,7 @@ def test_a_message_apologised_for_is_rarely_stored_and_only_during_an_outage(
     assert len(kept) <= 0.02 * len(faults.apologies())
 
 
-@pytest.mark.postgres
+@pytest.mark.e2e
 def test_after_recovery_everyone_is_answered_and_nothing_crashed(faults: FaultResult) -> None:
     assert not [r for r in faults.last if r.failed or APOLOGY in r.texts]
     assert faults.crashed == []
@@ -72,7 +74,7 @@ def test_a_held_lock_key_expires_after_its_last_ticket(redis_server: str) -> Non
     """A replica that dies holding a lock must not leave the key behind for good."""
     import redis
 
-    from bot.lock_store import KEY_EXPIRY_MARGIN_SECONDS, RedisLockStore
+    from bot.rasa_ext.lock_store import KEY_EXPIRY_MARGIN_SECONDS, RedisLockStore
 
     store = RedisLockStore(host="127.0.0.1", port=6379, db=0, key_prefix=f"t{uuid.uuid4().hex}")
     client = redis.Redis.from_url(redis_server)
@@ -85,10 +87,14 @@ def test_a_held_lock_key_expires_after_its_last_ticket(redis_server: str) -> Non
         client.close()
 
 
-def test_an_unreachable_redis_fails_the_lock_quickly_and_a_failed_hand_on_is_not_raised() -> None:
+def test_an_unreachable_redis_fails_the_lock_quickly_and_a_failed_hand_on_is_not_raised(
+    redis_server: str,
+) -> None:
+    """Through a proxy to the local Redis (`redis_server`: skipped, or failed in CI, when it
+    is down), which the test then cuts."""
     from rasa.core.lock_store import LockError
 
-    from bot.lock_store import RedisLockStore
+    from bot.rasa_ext.lock_store import RedisLockStore
 
     proxy = FaultProxy("127.0.0.1", 6379)
     store = RedisLockStore(host="127.0.0.1", port=proxy.port, db=0, key_prefix="faulttest")
@@ -120,7 +126,7 @@ def test_the_tracker_store_raises_quickly_when_its_database_is_gone(
     from rasa.shared.core.trackers import DialogueStateTracker
     from sqlalchemy.engine import make_url
 
-    from bot.tracker_store import SQLTrackerStore
+    from bot.rasa_ext.tracker_store import SQLTrackerStore
 
     server = make_url(postgres_database)
     proxy = FaultProxy(server.host, server.port or 5432)
@@ -148,7 +154,7 @@ def test_rasa_gets_the_tracker_store_itself_not_a_fail_safe_wrapper(
     from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
     from rasa.shared.core.domain import Domain
 
-    from bot.rasa_main import fail_loudly_on_tracker_store_errors
+    from bot.rasa_ext.server import fail_loudly_on_tracker_store_errors
 
     # Restored after the test: the patch is for Rasa servers, not for this test process.
     monkeypatch.setattr(Agent, "_create_tracker_store", Agent.__dict__["_create_tracker_store"])
@@ -167,9 +173,10 @@ def test_rasa_gets_the_tracker_store_itself_not_a_fail_safe_wrapper(
     ],
 )
 def test_the_lock_outlasts_the_actions_of_a_turn(env: dict, expected: tuple) -> None:
-    from bot.rasa_main import timeouts
+    from bot.settings import Settings
 
-    assert timeouts(env) == expected
+    timeouts = Settings.from_env(env).timeouts
+    assert (timeouts.action, timeouts.lock_lifetime) == expected
 
 
 @pytest.mark.parametrize(
@@ -181,10 +188,10 @@ def test_the_lock_outlasts_the_actions_of_a_turn(env: dict, expected: tuple) -> 
     ],
 )
 def test_timeouts_that_cannot_work_are_refused_with_the_reason(env: dict, reason: str) -> None:
-    from bot.rasa_main import timeouts
+    from bot.settings import Settings
 
     with pytest.raises(SystemExit, match=reason):
-        timeouts(env)
+        Settings.from_env(env)
 
 
 def test_plain_actions_run_off_the_action_servers_event_loop(
@@ -193,7 +200,7 @@ def test_plain_actions_run_off_the_action_servers_event_loop(
     from rasa_sdk import Action
     from rasa_sdk.executor import ActionExecutor
 
-    from bot.rasa_main import run_plain_actions_in_threads
+    from bot.rasa_ext.action_server import run_plain_actions_in_threads
 
     monkeypatch.setattr(ActionExecutor, "register_function", ActionExecutor.register_function)
     threads: list[str] = []

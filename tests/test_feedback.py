@@ -1,4 +1,4 @@
-"""The "Was this helpful?" rule (bot.channels.feedback), the web transcript, and the web chat's
+"""The "Was this helpful?" rule (bot.feedback), the web transcript, and the web chat's
 copy of the rule. The channels' own behaviour is tested in test_telegram.py and
 test_browser.py."""
 
@@ -10,8 +10,8 @@ import pytest
 from rasa.shared.core.events import BotUttered, UserUttered
 
 from bot.answers import answer_files, read_answers
-from bot.channels.feedback import FEEDBACK_EMOJI, NEGATIVE, POSITIVE, SOURCE_LINK, is_answer
 from bot.channels.web import STATIC_DIR, transcript
+from bot.feedback import FEEDBACK_EMOJI, NEGATIVE, POSITIVE, SOURCE_LINK, is_answer
 
 
 def test_every_faq_answer_is_an_answer() -> None:

@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from bot import privacy
 from bot.channels.telegram import FORGET_FAILED, FORGOTTEN, TelegramInput
 from bot.serve import credentials_file
+from bot.settings import Settings
+from bot.tracker_db import engine, erasure
 from tests.conftest import TELEGRAM_SECRET, Assistant
 from tests.telegram_fake import FakeBotApi, message_update
 
@@ -110,7 +112,7 @@ def test_erasure_takes_the_conversation_lock(assistant: Assistant) -> None:
 
 @pytest.mark.postgres
 def test_erasure_waits_for_the_redis_lock(redis_server: str, postgres_database: str) -> None:
-    from bot.lock_store import RedisLockStore
+    from bot.rasa_ext.lock_store import RedisLockStore
     from bot.settings import redis_lock_store
 
     section = redis_lock_store(f"{redis_server}?key_prefix=forget{uuid.uuid4().hex[:6]}")
@@ -153,14 +155,14 @@ def test_a_locked_postgresql_table_makes_erasure_fail_within_the_timeout(
     postgres_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _events_table(postgres_database)
-    monkeypatch.setattr(privacy, "DATABASE_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(engine, "DATABASE_TIMEOUT_SECONDS", 1)
     blocker = sa.create_engine(postgres_database, future=True)
     try:
         with blocker.begin() as connection:
             connection.execute(sa.text("LOCK TABLE events IN ACCESS EXCLUSIVE MODE"))
             started = time.monotonic()
-            with pytest.raises(privacy.ErasureError, match="did not erase"):
-                privacy.erase_conversation("someone", postgres_database)
+            with pytest.raises(erasure.ErasureError, match="did not erase"):
+                erasure.erase_conversation("someone", postgres_database)
             assert time.monotonic() - started < 5
     finally:
         blocker.dispose()
@@ -168,8 +170,8 @@ def test_a_locked_postgresql_table_makes_erasure_fail_within_the_timeout(
 
 def test_an_unreachable_database_is_an_erasure_error(free_tcp_port: int) -> None:
     url = f"postgresql://postgres@127.0.0.1:{free_tcp_port}/nothing"
-    with pytest.raises(privacy.ErasureError) as raised:
-        privacy.erase_conversation("someone", url)
+    with pytest.raises(erasure.ErasureError) as raised:
+        erasure.erase_conversation("someone", url)
     assert raised.value.reason == "the database is unavailable"
 
 
@@ -222,7 +224,7 @@ def test_a_redelivered_telegram_update_is_answered_once(
 @pytest.mark.postgres
 def test_update_ids_are_shared_through_redis(redis_server: str) -> None:
     """Two replicas (two channel objects) share the seen ids through the Redis lock store."""
-    from bot.lock_store import RedisLockStore
+    from bot.rasa_ext.lock_store import RedisLockStore
     from bot.settings import redis_lock_store
 
     section = redis_lock_store(f"{redis_server}?key_prefix=tg{uuid.uuid4().hex[:6]}")
@@ -260,13 +262,14 @@ PRODUCTION = {"TELEGRAM_TOKEN": "123:abc", "TELEGRAM_WEBHOOK_SECRET": "webhook-s
     ],
 )
 def test_production_needs_its_own_pseudonym_secret(extra: dict, problem: str | None) -> None:
-    found = privacy.pseudonym_secret_problem({**PRODUCTION, **extra})
+    found = Settings.from_env({**PRODUCTION, **extra}).telegram.pseudonym_secret_problem()
     assert (found is None) if problem is None else (problem in found)
 
 
 def test_without_telegram_or_under_tests_no_pseudonym_secret_is_needed() -> None:
-    assert privacy.pseudonym_secret_problem({}) is None
-    assert privacy.pseudonym_secret_problem({**PRODUCTION, "PYTEST_CURRENT_TEST": "x"}) is None
+    assert Settings.from_env({}).telegram.pseudonym_secret_problem() is None
+    under_tests = Settings.from_env({**PRODUCTION, "PYTEST_CURRENT_TEST": "x"})
+    assert under_tests.telegram.pseudonym_secret_problem() is None
 
 
 def test_bot_run_and_the_channel_refuse_to_start_without_it(
@@ -303,7 +306,10 @@ def test_the_page_says_so_when_the_server_did_not_erase(browser, assistant: Assi
         last = page.locator(".msg--bot").last.inner_text()
         assert "still stored" in last and "database" in last and "has been erased" not in last
         expect(page.locator(".msg--user")).to_have_count(1)  # the conversation is still shown
+        sender = page.evaluate("() => localStorage.getItem('ecrin-chat-sender')")
+        assert _texts(assistant.tracker_store_url, sender) == ["What is a placebo?"]
         page.get_by_role("button", name="Forget me").click()  # the database is back
         expect(page.locator(".msg--bot").last).to_contain_text("conversation has been erased")
+        assert _texts(assistant.tracker_store_url, sender) == []  # and the server did erase it
     finally:
         context.close()

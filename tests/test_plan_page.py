@@ -160,7 +160,9 @@ def test_a_plan_in_the_web_chat_links_to_its_page(assistant) -> None:
     assert offers, replies
     offer = offers[-1]
     assert "stage=design" in offer["query"] and "country=Italy" in offer["query"]
-    assert offer["made"] == dt.date.today().isoformat()
+    from tests.conftest import ASSISTANT_TODAY
+
+    assert offer["made"] == ASSISTANT_TODAY.isoformat()  # the assistant's clock (ECRIN_TODAY)
 
     status, headers, body = assistant.get(
         f"/webhooks/web/plan?{offer['query']}&{urlencode({'made': offer['made']})}"

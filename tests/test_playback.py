@@ -53,4 +53,4 @@ def test_summary_counts_per_pattern() -> None:
 def test_the_project_conversations_load() -> None:
     conversations = playback.project_conversations()
     assert len({c.id for c in conversations}) == len(conversations)
-    assert all(c.turns for c in conversations)
+    assert conversations and all(c.turns for c in conversations)

@@ -8,9 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.serve import QUIET_ENV
+import pytest
+
+from bot.processes import QUIET_ENV
 from bot.settings import PROJECT_ROOT
-from tests.conftest import MODEL
 
 # Warnings Rasa 3.6 gives for a correct project, each for a reason we checked:
 KNOWN_WARNINGS = [
@@ -28,6 +29,10 @@ KNOWN_WARNINGS = [
     r"|utter_ask_population|utter_ask_population_again|utter_ask_help_topics"
     r"|utter_ask_help_topics_again|utter_plan_to_keep)' is not used",
 ]
+
+
+# Each test runs the `rasa` command line (seconds to load, and it reads all the training data).
+pytestmark = pytest.mark.slow
 
 
 def rasa(*args: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess:
@@ -50,12 +55,15 @@ def test_rasa_data_validate_passes_with_no_unexplained_warning() -> None:
     assert unexplained == []
 
 
-def test_conversation_stories_pass_with_the_trained_model(tmp_path: Path) -> None:
+@pytest.mark.timeout(1200)  # `rasa test core` itself may take up to 900 s (rasa() above)
+def test_conversation_stories_pass_with_the_trained_model(
+    tmp_path: Path, trained_model: Path
+) -> None:
     result = rasa(
         "test",
         "core",
         "--model",
-        str(MODEL),
+        str(trained_model),
         "--stories",
         "tests/stories",
         "--out",

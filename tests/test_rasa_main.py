@@ -1,4 +1,6 @@
-"""Rasa started through bot.rasa_main sends nothing anywhere, whatever the environment."""
+"""Rasa started through bot.rasa_main: it sends nothing anywhere whatever the environment, each
+Rasa command gets the changes of bot/rasa_ext it needs, and those changes keep Rasa's results
+(action-reply validation, model predictions)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.rasa_main import command
+from bot.processes import rasa_cli as command
+
+# Each test starts Rasa in a subprocess (seconds to load each time).
+pytestmark = pytest.mark.slow
 
 # What Rasa's own start-up (rasa/__main__.py) does before running any command.
 RASA_START_UP = """
@@ -40,7 +45,7 @@ def test_plain_rasa_would_report_by_default(tmp_path: Path) -> None:
 
 
 def test_through_the_wrapper_rasa_reports_nothing(tmp_path: Path) -> None:
-    prepare = "import bot.rasa_main; bot.rasa_main.disable_telemetry()"
+    prepare = "import bot.rasa_ext; bot.rasa_ext.apply_for(['train'])"
     assert _reporting(prepare=prepare, home=tmp_path) == "False False"
 
 
@@ -52,11 +57,86 @@ def test_the_wrapper_passes_arguments_to_rasa() -> None:
     assert "3.6." in result.stdout
 
 
+# Applies the changes for the command in argv, as bot.rasa_main does, then prints what Rasa
+# (or rasa-sdk) will find when it starts.
+WHAT_RASA_FINDS = """
+import inspect, json, os, sys
+from bot.rasa_ext import apply_for
+
+apply_for(sys.argv[1:])
+found = {"telemetry": os.environ["RASA_TELEMETRY_ENABLED"], "core": "rasa.core" in sys.modules}
+if sys.argv[1:3] == ["run", "actions"]:
+    from rasa_sdk.executor import ActionExecutor
+
+    found["threads"] = getattr(ActionExecutor.register_function, "runs_plain_actions_in_threads",
+                               False)
+else:
+    import rasa.core.actions.action as action
+    import rasa.core.lock_store as lock_store
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.utils.tensorflow.models import RasaModel
+
+    from bot.rasa_ext import server
+
+    store = InMemoryTrackerStore(Domain.empty())
+    lock = inspect.signature(lock_store.LockStore.lock).parameters["lock_lifetime"].default
+    found.update(
+        action_timeout=action.DEFAULT_REQUEST_TIMEOUT,
+        lock_lifetime=[lock_store.LOCK_LIFETIME, lock],
+        store_itself=Agent._create_tracker_store(store, Domain.empty()) is store,
+        validated_once=action.RemoteAction._validate_action_result
+        is server._validate_action_result,
+        lean_models=RasaModel.load.__func__ is server._load_for_prediction,
+    )
+print(json.dumps(found))
+"""
+
+
+def _what_rasa_finds(*argv: str, **env: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", WHAT_RASA_FINDS, *argv],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "true", **env},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_rasa_server_gets_every_server_patch() -> None:
+    found = _what_rasa_finds("run", "--enable-api", ACTION_TIMEOUT="7")
+    assert found == {
+        "telemetry": "false",
+        "core": True,
+        "action_timeout": 7,
+        "lock_lifetime": [28, 28],  # read by Rasa when its lock store was first imported
+        "store_itself": True,
+        "validated_once": True,
+        "lean_models": True,
+    }
+
+
+def test_the_action_server_gets_its_patch_and_never_loads_rasas_core() -> None:
+    found = _what_rasa_finds("run", "actions", "--actions", "actions")
+    assert found == {"telemetry": "false", "core": False, "threads": True}
+
+
+def test_timeouts_that_cannot_work_stop_any_rasa_command_with_the_reason() -> None:
+    result = subprocess.run(
+        command("--version"), capture_output=True, text=True, timeout=120,
+        env={**os.environ, "ACTION_TIMEOUT": "10", "TICKET_LOCK_LIFETIME": "30"},
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "must be at least 4 times ACTION_TIMEOUT" in result.stderr
+    assert "Rasa Version" not in result.stdout
+
+
 def test_action_replies_are_validated_as_rasa_does() -> None:
     import jsonschema
     from rasa.core.actions.action import RemoteAction
 
-    from bot.rasa_main import _validate_action_result
+    from bot.rasa_ext.server import _validate_action_result
 
     action = RemoteAction("action_find_partner", None)
     valid = {"events": [{"event": "slot", "name": "country", "value": "France"}], "responses": []}
@@ -76,7 +156,7 @@ def test_action_replies_are_validated_as_rasa_does() -> None:
 # TensorFlow model holds.
 PREDICTIONS = """
 import asyncio, json, sys
-from bot.rasa_main import load_models_for_prediction
+from bot.rasa_ext.server import load_models_for_prediction
 if sys.argv[1] == "lean":
     load_models_for_prediction()
 from rasa.core.agent import Agent
@@ -113,22 +193,20 @@ QUESTIONS = [
 ]
 
 
-def _predictions(way: str) -> dict:
-    from tests.conftest import MODEL
-
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
+def _predictions(way: str, model: Path) -> dict:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
-        [sys.executable, "-c", PREDICTIONS, way, str(MODEL), *QUESTIONS],
+        [sys.executable, "-c", PREDICTIONS, way, str(model), *QUESTIONS],
         capture_output=True, text=True, timeout=600, env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_models_loaded_for_prediction_only_predict_exactly_as_rasas_loading() -> None:
-    rasa, lean = _predictions("rasa"), _predictions("lean")
+def test_models_loaded_for_prediction_only_predict_exactly_as_rasas_loading(
+    trained_model: Path,
+) -> None:
+    rasa, lean = _predictions("rasa", trained_model), _predictions("lean", trained_model)
     assert lean["parses"] == rasa["parses"]
     assert {name.rstrip("0123456789") for name in lean["optimizer"]} == {
         "DIETClassifier",

@@ -125,12 +125,13 @@ def test_the_plan_page_is_served_to_open_or_download(web_client) -> None:
     assert "1 December 2026" in page
 
 
-def test_a_plan_link_without_a_date_is_made_today(web_client) -> None:
-    import datetime as dt
-
+def test_a_plan_link_without_a_date_is_made_today(
+    web_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECRIN_TODAY", "2026-12-03")  # the assistant's clock (bot.dates.today)
     reply = web_client.get("/webhooks/web/plan?stage=conduct")
     assert reply.status_code == 200
-    name = f"patient-involvement-plan-{dt.date.today().isoformat()}.html"
+    name = "patient-involvement-plan-2026-12-03.html"
     assert name in reply.headers["content-disposition"]
     assert "ECRIN coordination office" in reply.text  # no country: the office
 

@@ -1,5 +1,6 @@
 """Retention runs on a schedule inside `bot run` and deletes messages by their own age
-(bot.serve.RetentionSchedule, bot.privacy.purge_conversations), on SQLite and PostgreSQL.
+(bot.retention.RetentionSchedule, bot.tracker_db.erasure.purge_conversations), on SQLite and
+PostgreSQL.
 The whole `bot run` with its schedule is exercised in tests/test_supervisor.py."""
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from bot import privacy
 from bot.cli import main
-from bot.serve import RetentionSchedule, retention_settings, upgrade_tracker_store
+from bot.retention import RetentionSchedule
+from bot.serve import upgrade_tracker_store
+from bot.settings import Settings
+from bot.tracker_db import erasure
 
 DAY = 86_400
 
@@ -100,7 +103,8 @@ def test_purge_command_reports_a_database_failure(
     ],
 )
 def test_retention_settings(env: dict, expected: tuple[float, float]) -> None:
-    assert retention_settings(env) == expected
+    retention = Settings.from_env(env).retention
+    assert (retention.days, retention.interval) == expected
 
 
 @pytest.mark.parametrize(
@@ -114,7 +118,7 @@ def test_retention_settings(env: dict, expected: tuple[float, float]) -> None:
 )
 def test_bad_retention_settings_stop_with_the_reason(env: dict) -> None:
     with pytest.raises(SystemExit, match="RETENTION_DAYS|PURGE_INTERVAL"):
-        retention_settings(env)
+        Settings.from_env(env)
 
 
 def test_retention_days_0_turns_the_schedule_off() -> None:
@@ -122,4 +126,4 @@ def test_retention_days_0_turns_the_schedule_off() -> None:
 
 
 def test_purge_of_a_database_without_events_is_a_no_op(empty_database: str) -> None:
-    assert privacy.purge_conversations(privacy.parse_age("1d"), empty_database) == (0, 0)
+    assert erasure.purge_conversations(erasure.parse_age("1d"), empty_database) == (0, 0)

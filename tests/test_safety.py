@@ -11,6 +11,7 @@ from bot.form_answers import NEVER_AN_ANSWER
 from bot.safety import (
     EMERGENCY,
     MEDICAL_ADVICE,
+    RULES,
     SAFETY_INTENTS,
     SELF_HARM,
     TRIAL_TREATMENT,
@@ -252,8 +253,12 @@ def test_priority_order(message: str, intent: str) -> None:
     assert guard(message) == intent
 
 
-def test_priority_order_is_declared_once() -> None:
-    assert SAFETY_INTENTS == (SELF_HARM, EMERGENCY, TRIAL_TREATMENT, MEDICAL_ADVICE)
+def test_the_rules_run_in_the_priority_order_safety_intents_declares() -> None:
+    """guard() tries RULES in order and the first match wins; SAFETY_INTENTS, "highest
+    priority first", must be that order, with each intent's rules together."""
+    order = [rule.intent for rule in RULES]
+    runs = [intent for i, intent in enumerate(order) if i == 0 or order[i - 1] != intent]
+    assert runs == list(SAFETY_INTENTS)
 
 
 def test_phone_apostrophes_and_spacing_do_not_matter() -> None:

@@ -32,10 +32,11 @@ from bench.load_test import (
     conversations,
     temporary_stores,
 )
+from bot.processes import QUIET_ENV
 from bot.scaled import ScaledPorts, ScaledStack, running_scaled
-from bot.serve import QUIET_ENV, check_lock_store, endpoints_file, free_port
+from bot.serve import check_lock_store, endpoints_file, free_port
 from bot.settings import PROJECT_ROOT, redis_lock_store
-from tests.conftest import MODEL, REDIS_URL
+from tests.conftest import REDIS_URL
 
 # --- The endpoints file Rasa gets -----------------------------------------------------------
 
@@ -48,7 +49,7 @@ def test_lock_store_url_becomes_rasas_redis_lock_store_section(tmp_path: Path) -
     env = {"LOCK_STORE_URL": "rediss://:s3cr%40t@redis.internal:6380/2?key_prefix=ecrin2"}
     config = _endpoints(tmp_path, env)
     assert config["lock_store"] == {
-        "type": "bot.lock_store.RedisLockStore",
+        "type": "bot.rasa_ext.lock_store.RedisLockStore",
         "url": "redis.internal",
         "port": 6380,
         "db": 2,
@@ -63,7 +64,7 @@ def test_lock_store_url_becomes_rasas_redis_lock_store_section(tmp_path: Path) -
 def test_a_plain_redis_url_gets_the_defaults(tmp_path: Path) -> None:
     config = _endpoints(tmp_path, {"LOCK_STORE_URL": "redis://127.0.0.1"})
     assert config["lock_store"] == {
-        "type": "bot.lock_store.RedisLockStore",
+        "type": "bot.rasa_ext.lock_store.RedisLockStore",
         "url": "127.0.0.1",
         "port": 6379,
         "db": 0,
@@ -85,7 +86,7 @@ def test_action_endpoint_url_is_honoured_and_defaults_to_the_local_action_server
     config = _endpoints(tmp_path, {"ACTION_ENDPOINT_URL": "http://actions:5055/webhook"})
     assert config["action_endpoint"]["url"] == "http://actions:5055/webhook"
     # The tracker store stays ours, configured by TRACKER_STORE_URL.
-    assert config["tracker_store"] == {"type": "bot.tracker_store.SQLTrackerStore"}
+    assert config["tracker_store"] == {"type": "bot.rasa_ext.tracker_store.SQLTrackerStore"}
 
 
 @pytest.fixture
@@ -118,7 +119,7 @@ def test_rasa_builds_our_redis_lock_store_from_the_section(
     """Not just the keys we think Rasa wants: Rasa reads the file and locks in real Redis."""
     import redis
 
-    from bot.lock_store import RedisLockStore
+    from bot.rasa_ext.lock_store import RedisLockStore
 
     store = _lock_store(tmp_path, lock_prefix)
     assert isinstance(store, RedisLockStore)
@@ -294,6 +295,7 @@ def test_replicas_migrating_a_new_database_at_once_take_turns(postgres_database:
     assert [run.returncode for run in runs] == [0, 0, 0, 0], "\n".join(outputs)
 
 
+@pytest.mark.e2e  # starts the real action server
 def test_only_runs_one_process_in_the_foreground_and_sigterm_stops_it() -> None:
     actions_port = free_port()
     env = {**os.environ, **QUIET_ENV, "ACTIONS_PORT": str(actions_port)}
@@ -334,21 +336,24 @@ class Scaled:
 
 
 @pytest.fixture(scope="module")
-def scaled(postgres_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]:
+def scaled(
+    postgres_server: str,
+    redis_server: str,
+    trained_model: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Scaled]:
     """`make run-scaled`'s processes on temporary databases and a Redis prefix of their own."""
     if not (shutil.which("nginx") or os.access("/usr/sbin/nginx", os.X_OK)):
         message = "nginx is not installed (`make nginx` installs it; `make test` does)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
     logs = tmp_path_factory.mktemp("scaled-logs")
     try:
         with (
-            temporary_stores(postgres_server, REDIS_URL) as stores,
+            temporary_stores(postgres_server, redis_server) as stores,
             running_scaled(
-                ScaledPorts.free(review=False), env=stores, model=MODEL, log_dir=logs
+                ScaledPorts.free(review=False), env=stores, model=trained_model, log_dir=logs
             ) as stack,
         ):
             yield Scaled(stack, stores["TRACKER_STORE_URL"])
@@ -398,3 +403,29 @@ def test_one_conversation_hitting_both_replicas_at_once_is_serialised_by_redis(
     checks = [check_requests(replies)]
     checks += check_tracker_store(scaled.tracker_store_url, replies, ordered=False)
     assert all(check.ok for check in checks), "\n".join(map(str, checks))
+
+
+@pytest.mark.e2e
+@pytest.mark.postgres
+def test_the_scaled_set_up_ran_the_plans_whole_migration_step(scaled: Scaled) -> None:
+    """`bot run --scaled` prepares the databases with the process plan's migration step, as
+    Compose's `migrate` service and the Kubernetes Job do: partners, events and crisis lines
+    seeded (it once seeded only the first two), and the tracker store's review tables."""
+    import sqlalchemy as sa
+
+    def counts(url: str, tables: tuple[str, ...]) -> dict[str, int]:
+        engine = sa.create_engine(url, future=True)
+        try:
+            with engine.connect() as connection:
+                return {
+                    table: connection.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar()
+                    for table in tables
+                }
+        finally:
+            engine.dispose()
+
+    seeded = counts(scaled.stack.env["DATABASE_URL"], ("partners", "events", "crisis_lines"))
+    assert all(seeded.values()), seeded
+    assert counts(scaled.tracker_store_url, ("review_alembic_version",)) == {
+        "review_alembic_version": 1
+    }

@@ -1,5 +1,5 @@
 """`bot run` supervises its processes: a crashed one is restarted with backoff while the others
-keep answering, and only a crash loop stops everything (bot.serve.Processes.watch).
+keep answering, and only a crash loop stops everything (bot.supervisor.Processes.watch).
 
 The first tests supervise tiny Python processes; the last one starts the real `bot run` (action
 server, Rasa server, review app), kills the action server and checks that the Rasa server
@@ -24,9 +24,11 @@ from pathlib import Path
 import pytest
 
 from bot.channels.rest import APOLOGY
-from bot.serve import QUIET_ENV, Processes, free_port
+from bot.processes import QUIET_ENV
+from bot.serve import free_port
 from bot.settings import PROJECT_ROOT
-from tests.conftest import MODEL, seed_database
+from bot.supervisor import Launch, Processes, StartError
+from tests.conftest import seed_database
 
 CRASH = [sys.executable, "-c", "import sys; sys.exit(3)"]
 SLEEP = [sys.executable, "-c", "import time; time.sleep(600)"]
@@ -95,6 +97,47 @@ def test_a_restarted_process_appends_to_its_log(tmp_path: Path) -> None:
     assert (tmp_path / "echo.log").read_text().count("started") >= 3
 
 
+def _http_server(port: int) -> list[str]:
+    return [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+
+
+def test_start_all_waits_for_every_process_and_names_the_one_that_exits(tmp_path: Path) -> None:
+    """How every form of `bot run` starts the plan's processes (bot.supervisor.start_all)."""
+    first, second = free_port(), free_port()
+    processes = Processes(log_dir=tmp_path)
+    try:
+        processes.start_all(
+            [
+                Launch("one", _http_server(first), f"http://127.0.0.1:{first}/"),
+                Launch("two", _http_server(second), f"http://127.0.0.1:{second}/"),
+            ],
+            timeout=30,
+        )
+        for port in (first, second):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
+                assert reply.status == 200
+    finally:
+        processes.stop()
+    processes = Processes(log_dir=tmp_path)
+    try:
+        with pytest.raises(StartError, match="flaky exited with code 3 while starting"):
+            processes.start_all(
+                [
+                    Launch("steady", _http_server(first), f"http://127.0.0.1:{first}/"),
+                    Launch("flaky", CRASH, f"http://127.0.0.1:{free_port()}/"),
+                ],
+                timeout=30,
+            )
+    finally:
+        processes.stop()
+    with pytest.raises(StartError, match=r"silent did not answer .* within 1 s"):
+        try:
+            processes = Processes(log_dir=tmp_path)
+            processes.start_all([Launch("silent", SLEEP, f"http://127.0.0.1:{free_port()}/")], 1)
+        finally:
+            processes.stop()
+
+
 # --- The real `bot run` -----------------------------------------------------------------------
 
 
@@ -143,9 +186,10 @@ def _old_event(tracker: Path, sender: str, days_ago: float) -> None:
 
 
 @pytest.mark.e2e
-def test_bot_run_restarts_a_killed_action_server_and_keeps_answering(tmp_path: Path) -> None:
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
+def test_bot_run_restarts_a_killed_action_server_and_keeps_answering(
+    tmp_path: Path, trained_model: Path
+) -> None:
+    """`bot run` serves models/ecrin.tar.gz, the model `trained_model` checks is there."""
     from bot.serve import upgrade_tracker_store
 
     rasa_port, actions_port, review_port = free_port(), free_port(), free_port()

@@ -10,7 +10,6 @@ import sqlite3
 
 import pytest
 
-from bot.channels.feedback import NEGATIVE, POSITIVE, THANKS
 from bot.channels.telegram import (
     FORGOTTEN,
     PLAN_CAPTION,
@@ -22,6 +21,7 @@ from bot.channels.telegram import (
     split_message,
     without_feedback,
 )
+from bot.feedback import NEGATIVE, POSITIVE, THANKS
 from bot.privacy import PRIVACY_NOTICE, pseudonym
 from tests.conftest import TELEGRAM_SECRET, Assistant
 from tests.telegram_fake import TOKEN, FakeBotApi, callback_update, message_update
@@ -192,8 +192,12 @@ def test_a_question_is_answered_in_html_with_everything_escaped(assistant, teleg
 
 
 def test_user_html_is_never_sent_back_unescaped(assistant, telegram) -> None:
-    send(assistant, message_update("<b>hello</b> <script>alert(1)</script>", chat_id=1002))
-    for reply in telegram.sent():
+    update = message_update("<b>hello</b> <script>alert(1)</script>", chat_id=1002)
+    assert send(assistant, update)[0] == 200
+    replies = telegram.sent()
+    assert replies, "the message got no reply"  # or the check below would pass on nothing
+    for reply in replies:
+        assert reply["chat_id"] == "1002" and reply["parse_mode"] == "HTML"
         assert "<script>" not in reply["text"] and "<b>" not in reply["text"]
 
 

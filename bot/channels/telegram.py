@@ -9,7 +9,7 @@ token Telegram was given with `setWebhook`.
   before reading), 415 for a non-JSON Content-Type, 200 (ignored) for update types we don't
   handle.
 * Buttons become inline keyboards; a pressed button is answered and fed back as its payload.
-* An answer (bot.channels.feedback) gets a 👍 / 👎 row; once pressed, the row is removed so the
+* An answer (bot.feedback) gets a 👍 / 👎 row; once pressed, the row is removed so the
   answer cannot be rated twice.
 * Replies use HTML parse mode with everything escaped, split under Telegram's 4096 limit.
 * `/start`, `/help`, `/privacy`, `/forget` (erases this chat's conversation under its lock;
@@ -26,9 +26,9 @@ import asyncio
 import hmac
 import html
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -47,7 +47,6 @@ from telegram.constants import MessageLimit, ParseMode
 from telegram.error import TelegramError
 
 from bot import plan_page, ratelimit
-from bot.channels.feedback import FEEDBACK_EMOJI, THANKS, is_answer, is_feedback
 from bot.channels.rest import (
     APOLOGY,
     MAX_MESSAGE_CHARS,
@@ -58,14 +57,10 @@ from bot.channels.rest import (
     parse_json_object,
     read_body,
 )
-from bot.privacy import (
-    PRIVACY_NOTICE,
-    ErasureError,
-    erase_conversation,
-    erase_conversation_locked,
-    pseudonym,
-    pseudonym_secret_problem,
-)
+from bot.feedback import FEEDBACK_EMOJI, THANKS, is_answer, is_feedback
+from bot.privacy import PRIVACY_NOTICE, erase_conversation_locked, pseudonym
+from bot.settings import current
+from bot.tracker_db.erasure import ErasureError, erase_conversation
 
 logger = logging.getLogger(__name__)
 
@@ -215,25 +210,27 @@ class TelegramInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramInput:
+        """credentials.yml's values, else the settings' (TELEGRAM_TOKEN…)."""
         credentials = credentials or {}
-        token = credentials.get("token") or os.environ.get("TELEGRAM_TOKEN")
-        secret = credentials.get("webhook_secret") or os.environ.get("TELEGRAM_WEBHOOK_SECRET")
-        if not token or not secret:
+        telegram = current().telegram
+        telegram = replace(
+            telegram,
+            token=credentials.get("token") or telegram.token,
+            webhook_secret=credentials.get("webhook_secret") or telegram.webhook_secret,
+            api_url=credentials.get("api_url") or telegram.api_url,
+        )
+        if not telegram.token or not telegram.webhook_secret:
             raise ValueError(
                 "the Telegram channel needs TELEGRAM_TOKEN and TELEGRAM_WEBHOOK_SECRET"
             )
-        api_url = (
-            credentials.get("api_url")
-            or os.environ.get("TELEGRAM_API_URL")
-            or "https://api.telegram.org"
-        )
-        # The pseudonym key is its own secret (bot.privacy.pseudonym_secret_problem); only
-        # under tests may it fall back to the webhook secret.
-        problem = pseudonym_secret_problem({**os.environ, "TELEGRAM_TOKEN": token})
+        # The pseudonym key is its own secret (bot.settings.Telegram.pseudonym_secret_problem);
+        # only under tests may it fall back to the webhook secret.
+        problem = telegram.pseudonym_secret_problem()
         if problem:
             raise ValueError(problem)
-        key = os.environ.get("PSEUDONYM_SECRET") or secret
-        return cls(token, secret, api_url, key)
+        return cls(
+            telegram.token, telegram.webhook_secret, telegram.api_url, telegram.pseudonym_key
+        )
 
     def __init__(self, token: str, webhook_secret: str, api_url: str, pseudonym_key: str) -> None:
         self.bot = make_bot(token, api_url)

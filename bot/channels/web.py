@@ -19,9 +19,7 @@ import asyncio
 import functools
 import html
 import logging
-import os
-import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,6 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.feedback import FEEDBACK_EMOJI
 from bot.channels.rest import (
     BAD_SENDER_CHARS,
     MAX_SENDER_CHARS,
@@ -40,6 +37,7 @@ from bot.channels.rest import (
     parse_json_object,
     read_body,
 )
+from bot.feedback import FEEDBACK_EMOJI
 from bot.plan_page import (
     PAYLOAD_KEY,
     PlanRequestError,
@@ -47,26 +45,13 @@ from bot.plan_page import (
     plan_from_payload,
     plan_html,
 )
-from bot.privacy import PRIVACY_NOTICE, ErasureError, erase_conversation_locked
+from bot.privacy import PRIVACY_NOTICE, erase_conversation_locked
+from bot.settings import current
+from bot.tracker_db.erasure import ErasureError
 
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
-
-# Which sites may show the chat page in a frame (embed.js): CSP source expressions separated
-# by spaces, e.g. "https://www.ecrin.org https://*.eupati.eu". Unset: any site, as before
-# this setting existed, which suits `make run`; a deployment should name its own sites, or a
-# hostile page can frame the chat and trick users into typing into it (clickjacking).
-FRAME_ANCESTORS_VARIABLE = "WEB_FRAME_ANCESTORS"
-DEFAULT_FRAME_ANCESTORS = "*"
-_QUOTED_KEYWORDS = ("'self'", "'none'")
-_SCHEME_SOURCE = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE | re.ASCII)
-_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
-_HOST_SOURCE = re.compile(
-    rf"(?:[a-z][a-z0-9+.-]*://)?(?:\*|(?:\*\.)?{_LABEL}(?:\.{_LABEL})*)(?::(?:\d{{1,5}}|\*))?"
-    r"(?:/[a-z0-9._~!$&()*+=:@%/-]*)?",
-    re.IGNORECASE | re.ASCII,
-)
 
 # Every page of the channel: no content sniffing, no Referer to the sites it links to.
 BASE_SECURITY_HEADERS = {
@@ -86,51 +71,10 @@ PLAN_SECURITY_HEADERS = {
 NOT_STORED = {"Cache-Control": "no-store"}
 
 
-def frame_ancestors(env: Mapping[str, str] | None = None) -> str:
-    """The chat page's `frame-ancestors` sources, from WEB_FRAME_ANCESTORS (default `*`).
-
-    The value lands inside the Content-Security-Policy header, so anything that could end the
-    directive or the header (`;`, `,`, a line break), a quoted keyword other than 'self' or
-    'none', or a word that is not a CSP source stops the start with the reason (SystemExit):
-    a typo must not silently loosen, or break, the policy."""
-    raw = (os.environ if env is None else env).get(FRAME_ANCESTORS_VARIABLE) or ""
-    if not raw.strip():
-        return DEFAULT_FRAME_ANCESTORS
-
-    def refuse(why: str) -> SystemExit:
-        return SystemExit(
-            f"{FRAME_ANCESTORS_VARIABLE} {why}. Give the sites that may embed the chat, "
-            'separated by spaces, e.g. "https://www.example.org https://*.example.org", '
-            "or 'self' or 'none'."
-        )
-
-    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in raw):
-        raise refuse("contains a line break or another control character")
-    if not raw.isascii():
-        raise refuse("is not ASCII (write an internationalised name in its xn-- form)")
-    if ";" in raw or "," in raw:
-        raise refuse("contains ';' or ',', which would end the frame-ancestors directive")
-    sources = []
-    for source in raw.split():
-        if source.lower() in _QUOTED_KEYWORDS:
-            sources.append(source.lower())
-        elif "'" in source or '"' in source:
-            raise refuse(f"has {source!r}: of the quoted keywords only 'self' and 'none' apply")
-        elif source.lower() == "frame-ancestors":
-            raise refuse("holds the sources only, without the directive's name")
-        elif source == "*" or _SCHEME_SOURCE.fullmatch(source) or _HOST_SOURCE.fullmatch(source):
-            sources.append(source)
-        else:
-            raise refuse(f"has {source!r}, which is not a host, origin or scheme")
-    if "'none'" in sources and len(sources) > 1:
-        raise refuse("combines 'none' with other sources; 'none' stands alone")
-    return " ".join(sources)
-
-
 def page_security_headers(ancestors: str) -> dict[str, str]:
     """Headers of the chat page and the privacy page. The page loads nothing from elsewhere,
-    and a strict policy keeps it that way; only `ancestors` (frame_ancestors()) may show it
-    in a frame."""
+    and a strict policy keeps it that way; only `ancestors` (WEB_FRAME_ANCESTORS, checked by
+    bot.settings) may show it in a frame."""
     return {
         **BASE_SECURITY_HEADERS,
         "Content-Security-Policy": (
@@ -173,8 +117,11 @@ class WebChatInput(RestInput):
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
     ) -> None:
         super().add_routes(webhook, on_new_message)
-        # Read once, as the server starts: a bad value stops it there, with the reason.
-        page_headers = page_security_headers(frame_ancestors())
+        # Which sites may show the chat page in a frame (embed.js): unset, any site, which suits
+        # `make run`; a deployment should name its own, or a hostile page can frame the chat
+        # and trick users into typing into it (clickjacking). Read once, as the server
+        # starts: a bad value stops it there, with the reason.
+        page_headers = page_security_headers(current().web.frame_ancestors)
 
         @webhook.route("/", methods=["GET"])
         async def page(_: Request) -> HTTPResponse:

@@ -6,11 +6,15 @@ status, tags, notes, flags, NLU relabels, login attempts — in its own `review_
 there, migrated by Alembic (`bot/review/migrations/`, version table `review_alembic_version`).
 Rasa's rows are read, never changed, except when a conversation is erased or purged.
 
-Modules: `schema` (tables), `database` (engine, migrations), `accounts` (staff, passwords,
-login throttling), `messages` (user messages and their plain-column copy, ratings), `stuck`
-(repeated messages: the "stuck" signal), `conversations`
-(inbox, transcript, hand-offs, dashboard numbers), `plans` (patient-involvement plans given,
-shown per conversation and counted on the dashboard), `annotations` (status, tags, notes,
-flags), `nlu` (NLU inbox and export), `charts` (SVG), `exports` (CSV/JSON), `app` and
-`views` (the web app), `config` (settings from the environment). See docs/review.md.
+The reads, searches, erasure and purge of that database, its engine and its tables are in
+bot.tracker_db; this package is the web app and what staff write:
+
+* `app` (the route table, middleware), `context` (`Context`, `guarded`: session, role and
+  CSRF rules), `pages/` (one module per page), `rendering` (templates), `middleware`;
+* `accounts` (staff, passwords, login throttling), `annotations` (status, tags, notes,
+  flags), `nlu` (NLU inbox, labels, export), `charts` (SVG), `exports` (CSV/JSON);
+* `database` (the migrations), `config` (settings from the environment).
+
+Imports go one way: app → pages → context → the data modules; no page imports another.
+See docs/review.md.
 """

@@ -18,7 +18,6 @@ hash takes 64 MiB, and many logins at once must not exhaust memory.
 from __future__ import annotations
 
 import math
-import os
 import re
 import threading
 import time
@@ -33,18 +32,30 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 
-from bot.ratelimit import LoginBackoff, MemoryBackend, redis_url_from_env, shared_backend
-from bot.review.schema import ROLES, login_attempts, staff
+from bot.ratelimit import LoginBackoff, MemoryBackend, shared_backend
+from bot.settings import current
+from bot.tracker_db.schema import ROLES, login_attempts, staff
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"^[\w.@+-]{2,80}$")
 
 _hasher = PasswordHasher()
-_hashing = threading.BoundedSemaphore(max(1, int(os.environ.get("REVIEW_HASH_CONCURRENCY", "2"))))
+_hash_slots: threading.BoundedSemaphore | None = None
+_hash_slots_lock = threading.Lock()
+
+
+def _hashing() -> threading.BoundedSemaphore:
+    """At most REVIEW_HASH_CONCURRENCY (bot.settings) hashes at a time in this process: made
+    once, at the first hash, under a lock so that logins arriving together share one."""
+    global _hash_slots
+    with _hash_slots_lock:
+        if _hash_slots is None:
+            _hash_slots = threading.BoundedSemaphore(current().review.hash_concurrency)
+        return _hash_slots
 
 
 def _hash(password: str) -> str:
-    with _hashing:
+    with _hashing():
         return _hasher.hash(password)
 
 
@@ -64,7 +75,7 @@ def login_backoff(engine: Engine) -> LoginBackoff:
     RATE_LIMIT_REDIS_URL / LOCK_STORE_URL is set, otherwise kept in this process."""
     with _backoffs_lock:
         if engine not in _backoffs:
-            backend = shared_backend() if redis_url_from_env() else MemoryBackend()
+            backend = shared_backend() if current().rate_limits.store_url else MemoryBackend()
             _backoffs[engine] = LoginBackoff(backend)
         return _backoffs[engine]
 
@@ -244,7 +255,7 @@ def authenticate(
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        with _hashing:
+        with _hashing():
             return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False

@@ -11,7 +11,7 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bot.review.schema import (
+from bot.tracker_db.schema import (
     STATUSES,
     TAG_COLOURS,
     conversation_tags,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
-from bot.review.conversations import DailyCount
+from bot.tracker_db.dashboard import DailyCount
 
 WIDTH = 720
 HEIGHT = 200

@@ -1,16 +1,13 @@
-"""The review app's settings, read from the environment once at start."""
+"""The review app's settings, built once at start from bot.settings (the `review` concern and
+the tracker store)."""
 
 from __future__ import annotations
 
-import os
-import secrets
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT, tracker_store_url
+from bot.settings import PROJECT_ROOT, current
 
-TRUE = {"1", "true", "yes", "on"}
 # Where the known intents and retrieval keys come from, and where exports are merged back.
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 
@@ -33,45 +30,12 @@ class ReviewSettings:
 
     @classmethod
     def from_env(cls) -> ReviewSettings:
-        secure = os.environ.get("REVIEW_SECURE_COOKIES", "").strip().lower() in TRUE
+        """From this process's settings; SystemExit with the reason when they do not do
+        (bot.settings.Review.session_secret: no secret key behind HTTPS)."""
+        settings = current()
         return cls(
-            database_url=tracker_store_url(),
-            secret_key=_secret_key(secure),
-            secure_cookies=secure,
-            low_confidence=_float("REVIEW_LOW_CONFIDENCE", 0.7),
+            database_url=settings.stores.tracker_store_url,
+            secret_key=settings.review.session_secret(),
+            secure_cookies=settings.review.secure_cookies,
+            low_confidence=settings.review.low_confidence,
         )
-
-
-def _secret_key(secure: bool) -> str:
-    key = os.environ.get("REVIEW_SECRET_KEY", "").strip()
-    if key:
-        if len(key) < 32:
-            raise SystemExit("REVIEW_SECRET_KEY must be at least 32 characters long")
-        return key
-    if secure:
-        # Secure cookies mean a real deployment behind HTTPS: sessions signed with a key that
-        # changes at every restart (and differs between workers) would be a silent failure.
-        raise SystemExit(
-            "REVIEW_SECRET_KEY is not set. Generate one with "
-            '`python -c "import secrets; print(secrets.token_urlsafe(48))"`.'
-        )
-    print(
-        "warning: REVIEW_SECRET_KEY is not set; using a random key for this run, so staff "
-        "must log in again after every restart. Set it in production.",
-        file=sys.stderr,
-        flush=True,
-    )
-    return secrets.token_urlsafe(48)
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as error:
-        raise SystemExit(f"{name} must be a number between 0 and 1, got {raw!r}") from error
-    if not 0 < value <= 1:
-        raise SystemExit(f"{name} must be a number between 0 and 1, got {raw!r}")
-    return value

@@ -9,7 +9,9 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from bot.review.conversations import ConversationStore, ConversationSummary, InboxFilters
+from bot.tracker_db.filters import InboxFilters
+from bot.tracker_db.inbox import ConversationSummary
+from bot.tracker_db.store import ConversationStore
 
 CSV_COLUMNS = (
     "conversation",

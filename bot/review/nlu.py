@@ -20,14 +20,11 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.engine import Engine
 
-from bot.review.conversations import NluLabel, Page, clamp_page
-from bot.review.messages import (
-    FALLBACK_INTENT,
-    UserMessage,
-    read_user_message,
-    sync_messages,
-)
-from bot.review.schema import events, messages, nlu_labels
+from bot.tracker_db.messages import sync_messages
+from bot.tracker_db.paging import Page, clamp_page
+from bot.tracker_db.schema import events, messages, nlu_labels
+from bot.tracker_db.transcript import NluLabel, read_nlu_labels
+from bot.tracker_db.user_messages import FALLBACK_INTENT, UserMessage, read_user_message
 
 VIEWS = ("open", "labelled", "dismissed")
 EXPORTED_STATUSES = ("correct", "relabelled")
@@ -142,17 +139,7 @@ class NluInbox:
                     ).where(events.c.id.in_(ids))
                 )
             }
-            labels = {
-                row.event_id: NluLabel(row.status, row.label, row.labelled_by)
-                for row in connection.execute(
-                    sa.select(
-                        nlu_labels.c.event_id,
-                        nlu_labels.c.status,
-                        nlu_labels.c.label,
-                        nlu_labels.c.labelled_by,
-                    ).where(nlu_labels.c.event_id.in_(ids))
-                )
-            }
+            labels = read_nlu_labels(connection, nlu_labels.c.event_id.in_(ids))
         items = [NluItem(found[i], labels.get(i)) for i in ids if i in found]
         return Page(items, page, size, total or 0)
 

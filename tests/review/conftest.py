@@ -21,7 +21,8 @@ from bot.review import accounts
 from bot.review.accounts import add_staff
 from bot.review.app import create_app
 from bot.review.config import ReviewSettings
-from bot.review.database import get_engine, upgrade
+from bot.review.database import upgrade
+from bot.tracker_db.engine import get_engine
 from tests.review.seeding import (
     BASE_TIME,
     HANDOFF,
@@ -58,17 +59,40 @@ CHATS = [
 ]
 
 
+# The hasher bot.review.accounts hashes with in production, taken before any fixture swaps it:
+# `production_password_hashing` puts it back for the tests about the real parameters.
+PRODUCTION_HASHER = accounts._hasher
+# Argon2 with small parameters: the production ones (64 MiB, 3 passes) are meant to be slow,
+# and the tests create and check many passwords.
+QUICK_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@contextmanager
+def password_hasher(hasher: PasswordHasher) -> Iterator[None]:
+    """bot.review.accounts hashes and verifies with `hasher` inside the block (its cached
+    hash for unknown usernames is made again with it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", hasher)
+        accounts._dummy_hash.cache_clear()
+        try:
+            yield
+        finally:
+            accounts._dummy_hash.cache_clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def quick_password_hashing() -> Iterator[None]:
-    """Argon2 with small parameters: the production ones (64 MiB, 3 passes) are meant to be
-    slow, and the tests create and check many passwords. test_accounts checks the real ones."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-        )
-        accounts._dummy_hash.cache_clear()
+    """The quick hasher for every review test; test_accounts runs the production one
+    (`production_password_hashing`)."""
+    with password_hasher(QUICK_HASHER):
         yield
-    accounts._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def production_password_hashing() -> Iterator[PasswordHasher]:
+    """The hasher bot.review.accounts really uses, for one test."""
+    with password_hasher(PRODUCTION_HASHER):
+        yield PRODUCTION_HASHER
 
 
 def seed(url: str, chats: list[Chat] | None = None) -> str:

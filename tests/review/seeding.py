@@ -20,7 +20,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import SQLTrackerStore
+from bot.rasa_ext.tracker_store import SQLTrackerStore
 
 # 2026-11-02 09:00 UTC: far enough in the past for "older than" tests to choose from.
 BASE_TIME = 1_793_610_000.0

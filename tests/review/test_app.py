@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from starlette.routing import Route
 
 from bot.review.app import create_app
-from bot.review.database import get_engine
+from bot.tracker_db.engine import get_engine
 from tests.review.conftest import (
     ADMIN,
     REST_ID,

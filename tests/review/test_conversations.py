@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 
 from bot.review import annotations
-from bot.review.conversations import ConversationStore, InboxFilters, short_id
-from bot.review.database import get_engine
+from bot.tracker_db.engine import get_engine
+from bot.tracker_db.filters import InboxFilters
+from bot.tracker_db.inbox import short_id
+from bot.tracker_db.store import ConversationStore
 from tests.review.conftest import REST_ID, TELEGRAM_ID, WEB_ID, XSS
 from tests.review.seeding import BASE_TIME, HELLO, Chat, Turn, save_chats
 

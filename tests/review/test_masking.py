@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import yaml
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bench.masking import PATHOLOGICAL_INPUTS
 from bot.masking import (
     CARD_MASK,
     EMAIL_MASK,
@@ -24,9 +24,9 @@ from bot.masking import (
     mask_event,
     mask_personal_data,
 )
-from bot.review.conversations import short_id
+from bot.rasa_ext.tracker_store import SQLTrackerStore
 from bot.settings import PROJECT_ROOT
-from bot.tracker_store import SQLTrackerStore
+from bot.tracker_db.inbox import short_id
 
 
 @pytest.mark.parametrize(
@@ -202,11 +202,15 @@ def test_masking_is_idempotent_and_handles_empty_text() -> None:
     assert mask_personal_data("") == ""
 
 
-def test_pathological_input_is_fast() -> None:
-    started = time.perf_counter()
-    for text in ("1 " * 5_000 + "a", "1" * 10_000 + "x", "a1-" * 3_000, "a@" * 5_000):
-        mask_personal_data(text)
-    assert time.perf_counter() - started < 1
+@pytest.mark.parametrize("text", PATHOLOGICAL_INPUTS.values(), ids=PATHOLOGICAL_INPUTS.keys())
+def test_text_built_to_make_patterns_backtrack_is_left_alone_and_what_follows_masked(
+    text: str,
+) -> None:
+    """Nothing in these texts is personal data; the address and number after them still
+    are. How long they take is bench/masking.py's to measure."""
+    assert mask_personal_data(text) == text
+    after = " mail jane@example.org or call 0612345678"
+    assert mask_personal_data(text + after) == f"{text} mail {EMAIL_MASK} or call {PHONE_MASK}"
 
 
 def _responses(path: Path) -> list[str]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bot.review.database import get_engine
-from bot.review.messages import sync_messages
-from bot.review.schema import messages
+from bot.tracker_db.engine import get_engine
+from bot.tracker_db.messages import sync_messages
+from bot.tracker_db.schema import messages
 from tests.review.conftest import REST_ID, WEB_ID, logged_in
 from tests.review.seeding import BASE_TIME, Chat, Turn, save_chats
 

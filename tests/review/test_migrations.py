@@ -6,8 +6,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bot.review.database import VERSION_TABLE, downgrade, get_engine, upgrade
-from bot.review.schema import EVENT_INDEXES, metadata
+from bot.review.database import VERSION_TABLE, downgrade, upgrade
+from bot.tracker_db.engine import get_engine
+from bot.tracker_db.schema import EVENT_INDEXES, metadata
 from tests.review.seeding import HELLO, PLACEBO, Chat, save_chats
 
 REVIEW_TABLES = {

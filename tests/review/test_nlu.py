@@ -14,9 +14,9 @@ import yaml
 
 from bot.cli import main
 from bot.review.config import NLU_DIR
-from bot.review.database import get_engine
 from bot.review.nlu import LabelError, NluInbox, export_nlu, known_labels
 from bot.settings import PROJECT_ROOT
+from bot.tracker_db.engine import get_engine
 from tests.review.conftest import Staff
 from tests.review.seeding import BASE_TIME, Chat, Turn, save_chats
 
@@ -164,6 +164,7 @@ def test_an_empty_export_is_still_valid_yaml(seeded: str) -> None:
     assert document == {"version": "3.1", "nlu": []}
 
 
+@pytest.mark.slow  # `rasa data validate` in a subprocess
 def test_export_nlu_command_output_passes_rasa_data_validate(
     seeded_sqlite: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

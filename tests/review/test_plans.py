@@ -11,9 +11,9 @@ from rasa.core.actions.action import create_bot_utterance
 from rasa.shared.core.events import BotUttered
 
 from bot.involvement import Situation
-from bot.review.conversations import ConversationStore
-from bot.review.database import get_engine
-from bot.review.plans import EVERY_STAGE, GivenPlan, count_plans, plan_in_event, read_plan
+from bot.tracker_db.engine import get_engine
+from bot.tracker_db.plans import EVERY_STAGE, GivenPlan, count_plans, plan_in_event, read_plan
+from bot.tracker_db.store import ConversationStore
 from tests.review.conftest import CHATS, logged_in, seed
 from tests.review.seeding import BASE_TIME, Chat, Turn
 

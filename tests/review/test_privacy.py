@@ -7,14 +7,14 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from bot import privacy
 from bot.cli import main
 from bot.review import annotations
 from bot.review.config import NLU_DIR
-from bot.review.database import get_engine
-from bot.review.messages import sync_messages
 from bot.review.nlu import NluInbox, known_labels
-from bot.review.schema import CONVERSATION_TABLES
+from bot.tracker_db import erasure
+from bot.tracker_db.engine import get_engine
+from bot.tracker_db.messages import sync_messages
+from bot.tracker_db.schema import CONVERSATION_TABLES
 from tests.review.conftest import REST_ID, TELEGRAM_ID, WEB_ID
 from tests.review.seeding import BASE_TIME, HELLO, Chat, Turn, save_chats
 
@@ -54,7 +54,7 @@ def test_erasure_deletes_events_and_every_review_row(seeded: str) -> None:
         _annotate_everything(seeded, sender)
     assert all(_rows(seeded, WEB_ID).values())
 
-    deleted = privacy.erase_conversation(WEB_ID, seeded)
+    deleted = erasure.erase_conversation(WEB_ID, seeded)
 
     assert deleted > 0
     assert set(_rows(seeded, WEB_ID).values()) == {0}
@@ -66,23 +66,23 @@ def test_erasure_deletes_events_and_every_review_row(seeded: str) -> None:
 
 def test_erasure_works_before_the_review_tables_exist(tracker_url: str) -> None:
     save_chats(tracker_url, [Chat("plain", [HELLO])])
-    assert privacy.erase_conversation("plain", tracker_url) > 0
-    assert privacy.erase_conversation("plain", tracker_url) == 0
+    assert erasure.erase_conversation("plain", tracker_url) > 0
+    assert erasure.erase_conversation("plain", tracker_url) == 0
 
 
 def test_erasure_of_an_empty_database_is_a_no_op(sqlite_url: str) -> None:
-    assert privacy.erase_conversation("nobody", sqlite_url) == 0
+    assert erasure.erase_conversation("nobody", sqlite_url) == 0
 
 
 @pytest.mark.parametrize(("text", "days"), [("180d", 180), ("180", 180), (" 7D ", 7), ("26w", 182)])
 def test_ages(text: str, days: int) -> None:
-    assert privacy.parse_age(text) == dt.timedelta(days=days)
+    assert erasure.parse_age(text) == dt.timedelta(days=days)
 
 
 @pytest.mark.parametrize("text", ["", "soon", "-3d", "3m", "1.5d"])
 def test_bad_ages(text: str) -> None:
     with pytest.raises(ValueError, match="180d"):
-        privacy.parse_age(text)
+        erasure.parse_age(text)
 
 
 def test_purge_deletes_messages_by_their_own_age(seeded: str) -> None:
@@ -104,13 +104,13 @@ def test_purge_deletes_messages_by_their_own_age(seeded: str) -> None:
         )
     assert old > 0 and recent_web > 0
 
-    assert privacy.purge_conversations(dt.timedelta(days=8), seeded, now=now, dry_run=True) == (
+    assert erasure.purge_conversations(dt.timedelta(days=8), seeded, now=now, dry_run=True) == (
         2,
         old,
     )
     assert all(_rows(seeded, TELEGRAM_ID).values())  # a dry run deletes nothing
 
-    conversations, events = privacy.purge_conversations(dt.timedelta(days=8), seeded, now=now)
+    conversations, events = erasure.purge_conversations(dt.timedelta(days=8), seeded, now=now)
 
     assert (conversations, events) == (2, old)
     assert set(_rows(seeded, TELEGRAM_ID).values()) == set(_rows(seeded, REST_ID).values()) == {0}
@@ -126,14 +126,14 @@ def test_purge_deletes_messages_by_their_own_age(seeded: str) -> None:
             {"s": WEB_ID},
         ).scalar()
     assert left is None or left >= cutoff
-    assert privacy.purge_conversations(dt.timedelta(days=8), seeded, now=now) == (0, 0)
+    assert erasure.purge_conversations(dt.timedelta(days=8), seeded, now=now) == (0, 0)
 
 
 def test_purge_also_removes_review_rows_of_conversations_that_are_gone(seeded: str) -> None:
     _annotate_everything(seeded, WEB_ID)
     with get_engine(seeded).begin() as connection:  # e.g. erased by an older version
         connection.execute(sa.text("DELETE FROM events WHERE sender_id = :s"), {"s": WEB_ID})
-    privacy.purge_conversations(dt.timedelta(days=10_000), seeded)
+    erasure.purge_conversations(dt.timedelta(days=10_000), seeded)
     assert set(_rows(seeded, WEB_ID).values()) == {0}
 
 

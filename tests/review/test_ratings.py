@@ -12,8 +12,10 @@ import re
 import pytest
 
 from bot.review.charts import daily_bars
-from bot.review.conversations import ConversationStore, DailyCount, InboxFilters
-from bot.review.database import get_engine
+from bot.tracker_db.dashboard import DailyCount
+from bot.tracker_db.engine import get_engine
+from bot.tracker_db.filters import InboxFilters
+from bot.tracker_db.store import ConversationStore
 from tests.review.conftest import REST_ID, TELEGRAM_ID, WEB_ID, logged_in
 from tests.review.seeding import (
     BASE_TIME,

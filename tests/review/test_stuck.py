@@ -9,9 +9,11 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from bot.review.conversations import ConversationStore, InboxFilters
-from bot.review.database import get_engine, upgrade
-from bot.review.stuck import BOT, SESSION, USER, Repeat, Said, find_repeats
+from bot.review.database import upgrade
+from bot.tracker_db.engine import get_engine
+from bot.tracker_db.filters import InboxFilters
+from bot.tracker_db.store import ConversationStore
+from bot.tracker_db.stuck import BOT, SESSION, USER, Repeat, Said, find_repeats
 from tests.review.conftest import REST_ID, TELEGRAM_ID, WEB_ID, logged_in
 from tests.review.seeding import BASE_TIME, HELLO, THUMBS_DOWN, Chat, Turn, save_chats
 

@@ -13,7 +13,7 @@ unchecked. Each cell runs the real app on its own copy of a seeded SQLite databa
   allowed form post with the session's own token changes what it is for, which shows that
   the "nothing changed" checks can fail.
 
-The rules checked are those of `bot.review.app.guarded`: the session first (anonymous → 303 to
+The rules checked are those of `bot.review.context.guarded`: the session first (anonymous → 303 to
 /login, before the form is even read), then the admin role (→ 403), then the CSRF token of
 every POST (→ 403), which must come in the form, not the URL.
 """
@@ -42,7 +42,7 @@ from starlette.testclient import TestClient
 from bot.review.accounts import add_staff
 from bot.review.annotations import add_tag
 from bot.review.app import CSRF_FIELD, create_app
-from bot.review.database import get_engine
+from bot.tracker_db.engine import get_engine
 
 # The review tests' fixtures, imported so they apply here too: quick argon2 parameters, and a
 # copy of the seeded database for each test (tests/review/conftest.py, not repeated here).
@@ -447,6 +447,7 @@ def test_a_route_added_without_an_entry_fails_the_matrix() -> None:
     ]
 
 
+@pytest.mark.slow  # 300 cells, each on its own database: `make test`, not test-fast
 @pytest.mark.parametrize("cell", PAGE_CELLS, ids=str)
 def test_page_cell(cell: Cell, database: tuple[str, Engine]) -> None:
     url, engine = database
@@ -472,6 +473,7 @@ def test_page_cell(cell: Cell, database: tuple[str, Engine]) -> None:
     CHECKED["page"] += 1
 
 
+@pytest.mark.slow  # 300 cells, each on its own database: `make test`, not test-fast
 @pytest.mark.parametrize("cell", FORM_CELLS, ids=str)
 def test_form_cell(cell: Cell, database: tuple[str, Engine]) -> None:
     url, engine = database
@@ -509,6 +511,7 @@ def test_form_cell(cell: Cell, database: tuple[str, Engine]) -> None:
     CHECKED["form"] += 1
 
 
+@pytest.mark.slow  # 300 cells, each on its own database: `make test`, not test-fast
 @pytest.mark.parametrize("cell", UNSERVED_CELLS, ids=str)
 def test_unserved_method_cell(cell: Cell, database: tuple[str, Engine]) -> None:
     """A form handler cannot be reached by a link (a GET carrying the form and even a valid

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from bot.serve import free_port
-from tests.conftest import unreachable
+from tests.conftest import new_postgres_database, unreachable
 from tests.test_deployment import COMPOSE_TEST_ENV, NGINX_CONF, compose, our_services, role
 
 REDIS_PASSWORD = COMPOSE_TEST_ENV["REDIS_PASSWORD"]
@@ -120,7 +120,7 @@ def test_the_rasa_servers_lock_conversations_with_the_password(
     endpoints = endpoints_file(tmp_path, env)
     store = LockStore.create(read_endpoint_config(str(endpoints), "lock_store"))
 
-    from bot.lock_store import RedisLockStore
+    from bot.rasa_ext.lock_store import RedisLockStore
 
     assert isinstance(store, RedisLockStore)
     sender = f"hardening-{uuid.uuid4().hex[:8]}"
@@ -222,23 +222,8 @@ def test_sslmode_in_the_url_reaches_libpq(postgres_server: str) -> None:
 def second_postgres_database(postgres_server: str) -> Iterator[str]:
     """Another new PostgreSQL database (the partners one: the tracker store is a different
     database, as both have an `events` table), dropped afterwards."""
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    from bot import db
-
-    name = f"ecrin_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_server, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
-    try:
+    with new_postgres_database(postgres_server) as url:
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        db.get_engine(url).dispose()
 
 
 @pytest.mark.postgres
@@ -255,9 +240,9 @@ def test_every_engine_takes_the_sslmode_of_the_compose_urls(
 
     from bot import db
     from bot.partners import list_partners
+    from bot.rasa_ext.tracker_store import SQLTrackerStore
     from bot.seed import seed_partners
     from bot.serve import upgrade_tracker_store
-    from bot.tracker_store import SQLTrackerStore
 
     (mode,) = {
         urlsplit(service["environment"][variable]).query

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from bot import ratelimit
@@ -19,20 +18,17 @@ from bot.ratelimit import LoginBackoff, MemoryBackend
 from bot.review import accounts
 from bot.review.app import create_app
 from bot.review.config import ReviewSettings
-from bot.review.database import get_engine, upgrade
+from bot.review.database import upgrade
+from bot.tracker_db.engine import get_engine
+from tests.review.conftest import QUICK_HASHER, password_hasher
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(autouse=True)
-def quick_hashing(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(
-        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-    accounts._dummy_hash.cache_clear()
-    yield
-    accounts._dummy_hash.cache_clear()
-    ratelimit.trusted_proxies_from_env.cache_clear()
+def quick_hashing():
+    with password_hasher(QUICK_HASHER):
+        yield
 
 
 @pytest.fixture
@@ -49,7 +45,6 @@ def review_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def client(url: str, peer: str, monkeypatch: pytest.MonkeyPatch, proxies: str = "") -> TestClient:
     monkeypatch.setenv("TRUSTED_PROXIES", proxies)
-    ratelimit.trusted_proxies_from_env.cache_clear()
     settings = ReviewSettings(database_url=url, secret_key="s" * 40)
     return TestClient(create_app(settings), client=(peer, 50000), base_url="http://testserver")
 

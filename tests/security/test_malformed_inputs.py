@@ -270,9 +270,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         patch.setenv("TRACKER_STORE_URL", url)
         patch.setenv("DATABASE_URL", partners)
         patch.setattr(ratelimit, "_shared", {})
-        ratelimit.trusted_proxies_from_env.cache_clear()
         yield url
-    ratelimit.trusted_proxies_from_env.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -486,19 +484,10 @@ def test_telegram_fields_of_the_wrong_type_are_a_400(channels, bot_api: FakeBotA
 @pytest.fixture(scope="module")
 def review(environment: str) -> Iterator[Any]:
     """The review app on the seeded database, an administrator logged in."""
-    from argon2 import PasswordHasher
+    from tests.review.conftest import ADMIN, QUICK_HASHER, logged_in, password_hasher
 
-    from bot.review import accounts
-    from tests.review.conftest import ADMIN, logged_in
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-        )
-        accounts._dummy_hash.cache_clear()
-        staff = logged_in(environment, ADMIN)
-        yield staff
-    accounts._dummy_hash.cache_clear()
+    with password_hasher(QUICK_HASHER):
+        yield logged_in(environment, ADMIN)
 
 
 FILTERS = (
@@ -669,8 +658,9 @@ def test_every_csv_column_is_made_safe(environment: str) -> None:
     import io
 
     from bot.review import exports
-    from bot.review.conversations import ConversationStore, InboxFilters
-    from bot.review.database import get_engine
+    from bot.tracker_db.engine import get_engine
+    from bot.tracker_db.filters import InboxFilters
+    from bot.tracker_db.store import ConversationStore
 
     store = ConversationStore(get_engine(environment), 0.5)
     summaries = list(store.matching(InboxFilters()))

@@ -18,8 +18,8 @@ from bot.ratelimit import (
     RateLimiter,
     RedisBackend,
     client_address,
-    parse_trusted_proxies,
 )
+from bot.settings import parse_trusted_proxies
 from tests.test_rest_channel import ScriptedAgent
 
 PROXY = parse_trusted_proxies("10.0.0.0/8, 127.0.0.1")
@@ -145,19 +145,12 @@ def channel_app(monkeypatch: pytest.MonkeyPatch, **env: str):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("LOCK_STORE_URL", raising=False)
     monkeypatch.delenv("RATE_LIMIT_REDIS_URL", raising=False)
-    ratelimit.trusted_proxies_from_env.cache_clear()
     monkeypatch.setattr(ratelimit, "_shared", {})
     Sanic.test_mode = True
     app = Sanic(f"rate_limit_test_{uuid.uuid4().hex[:8]}")
     app.ctx.agent = ScriptedAgent([("Hello!", None)])
     register([RestInput(), WebChatInput()], app, route="/webhooks/")
     return app
-
-
-@pytest.fixture(autouse=True)
-def _fresh_trusted_proxies():
-    yield
-    ratelimit.trusted_proxies_from_env.cache_clear()
 
 
 def message(sender: str, text: str = "hello") -> bytes:

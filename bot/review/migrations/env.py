@@ -4,10 +4,12 @@ Separate from bot/migrations (partners and events at DATABASE_URL): its own vers
 `review_alembic_version`, so the two histories never meet even in one database.
 """
 
+import sqlalchemy as sa
 from alembic import context
 
-from bot.review.database import VERSION_TABLE, get_engine
-from bot.review.schema import metadata
+from bot.review.database import VERSION_TABLE
+from bot.tracker_db.engine import get_engine
+from bot.tracker_db.schema import metadata
 
 config = context.config
 
@@ -31,6 +33,10 @@ def run_migrations() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # The engine bounds every statement (bot.tracker_db.engine); a migration may
+                # build an index on a large events table. Connecting and lock waits stay bounded.
+                connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
             context.run_migrations()
 
 

@@ -10,7 +10,7 @@
   var input = document.getElementById("message");
   var typing = document.getElementById("typing");
 
-  // Mirrors bot/channels/feedback.py (SOURCE_LINK, the payloads and their emoji; the Python is
+  // Mirrors bot/feedback.py (SOURCE_LINK, the payloads and their emoji; the Python is
   // the reference, tests/test_feedback.py checks they agree): an answer is a bot message that
   // cites its source, and only answers get "Was this helpful?".
   var SOURCE_LINK = /Learn more: https?:\/\/\S/;

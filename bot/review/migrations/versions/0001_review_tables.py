@@ -13,7 +13,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-# As bot.review.schema.EVENT_INDEXES was at this revision (a migration must not change when
+# As bot.tracker_db.schema.EVENT_INDEXES was at this revision (a migration must not change when
 # the schema module does).
 EVENT_INDEXES = {
     "ix_review_events_sender_type_time": ("sender_id", "type_name", "timestamp"),

@@ -12,7 +12,7 @@ A conversation is stuck where
 
 A new session starts afresh: a greeting repeated when someone comes back days later is not a
 loop. The repeated messages are stored in `review_repeats`, recomputed for a conversation
-each time `bot.review.messages.sync_messages` copies a new user message of it, so the inbox
+each time `bot.tracker_db.messages.sync_messages` copies a new user message of it, so the inbox
 filters on a small table instead of reading every transcript.
 """
 
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.review.messages import is_payload
-from bot.review.schema import events, messages, repeats
+from bot.tracker_db.schema import events, messages, repeats
+from bot.tracker_db.user_messages import is_payload
 
 USER = "user"
 BOT = "bot"

@@ -23,6 +23,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.answers import ANSWERS_DIR, FAQ_RESPONSE_PREFIX, LiveAnswers, Responses
+from bot.rasa_ext.registry import patch
 from bot.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
@@ -43,8 +44,28 @@ def with_placeholders(responses: Responses) -> Responses:
     }
 
 
+@patch(
+    why="an edited answer must not change what Rasa trains on, so it needs no training",
+    upstream=[
+        "rasa.shared.importers.importer.TrainingDataImporter._importer_from_dict",
+        "rasa.shared.importers.rasa.RasaFileImporter.get_nlu_data",
+        "rasa.shared.nlu.training_data.training_data.TrainingData.__init__",
+        "rasa.shared.nlu.training_data.training_data.TrainingData._fill_response_phrases",
+    ],
+    tests=["tests/test_answers.py::test_editing_an_answer_leaves_what_rasa_trains_on_unchanged"],
+)
 class FaqAnswerImporter(RasaFileImporter):
-    """Rasa's file importer, with every FAQ answer replaced by the same placeholder."""
+    """Rasa's file importer, with every FAQ answer replaced by the same placeholder.
+
+    config.yml: `importers: [{name: bot.rasa_ext.nlg.FaqAnswerImporter}]`. Rasa only warns
+    when an importer's path is wrong and trains on the real answers instead
+    (`TrainingDataImporter._importer_from_dict`,
+    https://github.com/RasaHQ/rasa/blob/3.6.21/rasa/shared/importers/importer.py). Overrides
+    `RasaFileImporter.get_nlu_data`
+    (https://github.com/RasaHQ/rasa/blob/3.6.21/rasa/shared/importers/rasa.py) and rebuilds
+    the `TrainingData`, whose constructor copies each response into its examples
+    (https://github.com/RasaHQ/rasa/blob/3.6.21/rasa/shared/nlu/training_data/training_data.py).
+    """
 
     def get_nlu_data(self, language: str | None = "en") -> TrainingData:
         data = super().get_nlu_data(language)
@@ -59,11 +80,33 @@ class FaqAnswerImporter(RasaFileImporter):
         )
 
 
+@patch(
+    why="an edited answer is said by the running server without training or restart",
+    upstream=[
+        "rasa.core.nlg.generator._load_from_module_name_in_endpoint_config",
+        "rasa.core.nlg.response.TemplatedNaturalLanguageGenerator.__init__",
+        "rasa.core.nlg.response.TemplatedNaturalLanguageGenerator._random_response_for",
+        "rasa.core.nlg.response.TemplatedNaturalLanguageGenerator.generate_from_slots",
+        "rasa.core.agent.Agent.load_model",
+    ],
+    tests=[
+        "tests/test_answers.py::test_the_generator_says_live_answers_and_the_models_own_responses",
+        "tests/test_answers.py::test_the_running_assistant_says_an_edited_answer_without_training",
+    ],
+)
 class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
     """Rasa's response templates, with FAQ answers read live from the answer files.
 
-    endpoints.yml: `nlg: {type: bot.nlg.LiveAnswerGenerator}`; an `answers:` key may name
-    another folder of faq_*.yml files (relative to the project).
+    endpoints.yml: `nlg: {type: bot.rasa_ext.nlg.LiveAnswerGenerator}`; an `answers:` key may
+    name another folder of faq_*.yml files (relative to the project). Rasa creates it with
+    the section and the domain
+    (https://github.com/RasaHQ/rasa/blob/3.6.21/rasa/core/nlg/generator.py). Rasa's
+    `TemplatedNaturalLanguageGenerator` keeps one `responses` dict, set by its constructor and
+    again by `Agent.load_model` for each model
+    (https://github.com/RasaHQ/rasa/blob/3.6.21/rasa/core/nlg/response.py,
+    https://github.com/RasaHQ/rasa/blob/3.6.21/rasa/core/agent.py); here `responses` is a
+    property that merges the model's with the live answers, and `generate_from_slots`
+    refreshes them first.
     """
 
     def __init__(

@@ -1,8 +1,10 @@
-"""The review app's tables, and Rasa's `events` table as the app reads it.
+"""The tables of the tracker-store database: Rasa's `events`, as we read it, and the review
+app's `review_*` tables beside it.
 
-The `review_*` tables are owned by the migrations in `bot/review/migrations/`; `events` is
-owned by Rasa (described here only to query it). Times are epoch seconds (floats), as in
-Rasa's `events.timestamp`, so both compare directly on SQLite and PostgreSQL.
+The `review_*` tables are owned by the migrations in `bot/review/migrations/` (the review
+app creates and upgrades them); `events` is owned by Rasa (described here only to query it).
+Times are epoch seconds (floats), as in Rasa's `events.timestamp`, so both compare directly
+on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ nlu_labels = sa.Table(
     sa.Index(None, "status", "label"),
 )
 
-# One row per stored user message, read once out of Rasa's JSON (`bot.review.messages`):
+# One row per stored user message, read once out of Rasa's JSON (`bot.tracker_db.messages`):
 # filtering on channel, intent, confidence and text then needs no JSON parsing per request,
 # the same on SQLite and PostgreSQL. A derived copy, deleted with the conversation.
 messages = sa.Table(
@@ -133,7 +135,7 @@ messages = sa.Table(
 )
 
 # One row per message that repeats the one before it, user or assistant (the "stuck" signal,
-# `bot.review.stuck`): recomputed for a conversation whenever it gets a new user message, so
+# `bot.tracker_db.stuck`): recomputed for a conversation whenever it gets a new user message, so
 # the inbox filters on it with one small sub-query. Derived, deleted with the conversation.
 repeats = sa.Table(
     "review_repeats",
@@ -155,6 +157,9 @@ CONVERSATION_TABLES = (
     "review_flags",
     "review_nlu_labels",
 )
+# Of those, the tables whose rows are about one message (and copy its text): a purge deletes
+# them with the message, even when the conversation goes on.
+MESSAGE_TABLES = ("review_messages", "review_repeats", "review_flags", "review_nlu_labels")
 
 # Rasa's table, as Rasa 3.6 creates it (rasa.core.tracker_store.SQLTrackerStore.SQLEvent).
 rasa_metadata = sa.MetaData()

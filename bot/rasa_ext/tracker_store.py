@@ -1,6 +1,6 @@
 """Rasa's SQL tracker store, configured by one URL (`TRACKER_STORE_URL`), that masks personal
 data (e-mail addresses, phone numbers, card numbers, IBANs, national ID numbers:
-bot/privacy.py) before anything is written.
+bot/masking.py) before anything is written.
 
 Rasa's own `type: SQL` needs dialect, host, port, database… as separate keys, and its
 endpoint files fail when an environment variable they name is unset. One URL with an
@@ -15,7 +15,7 @@ Two changes for a database that fails (docs/reliability.md, "Faults"):
   slow database stalls every conversation of the server, and its health check with them.
 
 Rasa's own fail-safe wrapper, which hid the failures of this store behind an in-memory one,
-is removed in bot.rasa_main.fail_loudly_on_tracker_store_errors.
+is removed in bot.rasa_ext.server.fail_loudly_on_tracker_store_errors.
 """
 
 from __future__ import annotations
@@ -35,11 +35,38 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.db import bounded_connect_args
 from bot.masking import mask_event
+from bot.rasa_ext.registry import patch
 from bot.settings import tracker_store_url
 
 
+@patch(
+    why="personal data masked before storage; bounded waits; database calls off the event loop",
+    upstream=[
+        "rasa.core.tracker_store._load_from_module_name_in_endpoint_config",
+        "rasa.core.tracker_store.create_engine_kwargs",
+        "rasa.core.tracker_store.SQLTrackerStore.SQLEvent",
+        "rasa.core.tracker_store.SQLTrackerStore.__init__",
+        "rasa.core.tracker_store.SQLTrackerStore.session_scope",
+        "rasa.core.tracker_store.SQLTrackerStore.keys",
+        "rasa.core.tracker_store.SQLTrackerStore._retrieve",
+        "rasa.core.tracker_store.SQLTrackerStore._event_query",
+        "rasa.core.tracker_store.SQLTrackerStore.save",
+        "rasa.core.tracker_store.SQLTrackerStore._additional_events",
+        "rasa.core.tracker_store.TrackerStore.stream_events",
+        "rasa.core.tracker_store.TrackerStore._stream_new_events",
+    ],
+    tests=[
+        "tests/review/test_masking.py::test_the_real_tracker_store_masks_before_storing",
+        "tests/test_faults.py::test_the_tracker_store_raises_quickly_when_its_database_is_gone",
+    ],
+)
 class SQLTrackerStore(RasaSQLTrackerStore):
-    """Configure as `type: bot.tracker_store.SQLTrackerStore` in endpoints.yml."""
+    """Rasa's `SQLTrackerStore`
+    (https://github.com/RasaHQ/rasa/blob/3.6.21/rasa/core/tracker_store.py) with a new engine,
+    and `keys`, `_retrieve`, `save` and `_stream_new_events` rewritten: Rasa's, masked and
+    in a worker thread. Rasa creates it from endpoints.yml
+    (`type: bot.rasa_ext.tracker_store.SQLTrackerStore`) with the section's `url` as `host`.
+    """
 
     def __init__(
         self,

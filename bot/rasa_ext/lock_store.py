@@ -11,8 +11,8 @@ The same race lets one replica's clean-up delete a ticket another replica has ju
 
 This subclass keeps Rasa's key layout, ticket algorithm and settings, and makes each change a
 Redis optimistic transaction (WATCH, MULTI/EXEC, retry when another replica changed the lock
-in between). Configure it as `type: bot.lock_store.RedisLockStore`; `bot run` does so from
-LOCK_STORE_URL.
+in between). Configure it as `type: bot.rasa_ext.lock_store.RedisLockStore`; `bot run` does
+so from LOCK_STORE_URL (bot.settings.redis_lock_store).
 
 More changes for a Redis that fails (docs/reliability.md, "Faults"):
 
@@ -42,6 +42,8 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError
 from rasa.core.lock_store import RedisLockStore as RasaRedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.rasa_ext.registry import patch
+
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
@@ -58,8 +60,39 @@ def key_lifetime_ms(lock: TicketLock, now: float) -> int:
     return max(1, math.ceil((last_expiry - now + KEY_EXPIRY_MARGIN_SECONDS) * 1000))
 
 
+@patch(
+    why="atomic tickets across replicas; expiring keys; bounded waits off the event loop",
+    upstream=[
+        "rasa.core.lock_store._load_from_module_name_in_endpoint_config",
+        "rasa.core.lock_store.LockStore.issue_ticket",
+        "rasa.core.lock_store.LockStore.lock",
+        "rasa.core.lock_store.LockStore._acquire_lock",
+        "rasa.core.lock_store.LockStore.update_lock",
+        "rasa.core.lock_store.LockStore.finish_serving",
+        "rasa.core.lock_store.LockStore.cleanup",
+        "rasa.core.lock_store.RedisLockStore.__init__",
+        "rasa.core.lock_store.RedisLockStore.get_lock",
+        "rasa.core.lock_store.RedisLockStore.delete_lock",
+        "rasa.core.lock_store.RedisLockStore.save_lock",
+        "rasa.core.lock.TicketLock",
+    ],
+    tests=[
+        "tests/test_scale_out.py::test_rasa_builds_our_redis_lock_store_from_the_section",
+        "tests/test_scale_out.py::test_tickets_taken_at_the_same_moment_by_many_replicas_all_differ",
+        "tests/test_scale_out.py::test_the_lock_lets_one_holder_in_at_a_time_and_is_gone_afterwards",
+        "tests/test_faults.py::test_a_held_lock_key_expires_after_its_last_ticket",
+        "tests/test_faults.py::test_an_unreachable_redis_fails_the_lock_quickly_and_a_failed_hand_on_is_not_raised",
+    ],
+)
 class RedisLockStore(RasaRedisLockStore):
-    """Rasa's RedisLockStore whose ticket, update and clean-up steps are atomic."""
+    """Rasa's `RedisLockStore` whose ticket, update and clean-up steps are atomic.
+
+    Rewrites `LockStore.issue_ticket`, `lock`, `_acquire_lock`, `update_lock`,
+    `finish_serving` and `cleanup`, and replaces `RedisLockStore.save_lock` and `delete_lock`
+    by one atomic `_change` (https://github.com/RasaHQ/rasa/blob/3.6.21/rasa/core/lock_store.py),
+    keeping Rasa's ticket algorithm (`TicketLock`,
+    https://github.com/RasaHQ/rasa/blob/3.6.21/rasa/core/lock.py) and key layout.
+    """
 
     def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:
         # Rasa creates a lock store named by module path as `cls(endpoint_config=...)`; the
