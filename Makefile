@@ -22,7 +22,7 @@ TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml)
 help:
 	@echo "make run    set up and start the assistant (web chat, REST, action server)"
 	@echo "make test   set up and run every test"
-	@echo "make test-fast  the tests that need no trained model, browser or service (<1 min)"
+	@echo "make test-fast  the tests that need no trained model, browser or service (~1.5 min)"
 	@echo "make train  train the model if training data or config changed"
 	@echo "make retrain  fine-tune the model after adding examples (Rasa incremental training)"
 	@echo "make eval   accuracy on the held-out split, against a TF-IDF baseline"
