@@ -49,13 +49,18 @@ RUN python -m pip install --no-deps --no-build-isolation -e .
 # Training data and Rasa configuration.
 COPY config.yml domain.yml endpoints.yml credentials.yml ./
 COPY data ./data
+# What "Train and deploy" judges a new model on before it goes live (docs/models.md): the
+# held-out split and the multi-turn conversations.
+COPY tests/nlu ./tests/nlu
+COPY tests/conversations ./tests/conversations
 
 # The demo database doubles as the source of partner names and cities for the spaCy
 # pipeline (`bot nlp build` reads them from DATABASE_URL), so seed it before building.
 # Then train exactly as `make train` does. Rasa's training cache (.rasa/) is not needed
-# at run time.
+# at run time. /var/lib/ecrin/models is where Compose and Kubernetes mount the model store
+# (MODEL_STORE_DIR): made here, so that a new volume is the service user's too.
 ENV DATABASE_URL=sqlite:////var/lib/ecrin/ecrin.db
-RUN mkdir -p /var/lib/ecrin \
+RUN mkdir -p /var/lib/ecrin/models \
  && bot db upgrade \
  && bot db seed \
  && bot nlp build \

@@ -22,7 +22,7 @@ TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml)
 help:
 	@echo "make run    set up and start the assistant (web chat, REST, action server)"
 	@echo "make test   set up and run every test"
-	@echo "make test-fast  the tests that need no trained model, browser or service (~1.5 min)"
+	@echo "make test-fast  the tests that need no trained model, browser or service (< 1 min, 2 cores)"
 	@echo "make train  train the model if training data or config changed"
 	@echo "make retrain  fine-tune the model after adding examples (Rasa incremental training)"
 	@echo "make eval   accuracy on the held-out split, against a TF-IDF baseline"
@@ -41,11 +41,13 @@ test: setup $(MODEL) browser nginx
 	$(BIN)/pytest
 
 # The tiers are markers tests/conftest.py gives each test from the fixtures it uses (and
-# `slow`, seconds per test: Rasa in a subprocess, the access matrix); the security tests
-# generate fewer cases than `make test` does (FUZZ_EXAMPLES, MASKING_EXAMPLES; `make fuzz`).
+# `slow`, seconds per test: processes, sleeps, Rasa in a subprocess, the access matrix); the
+# security tests generate fewer cases than `make test` does (FUZZ_EXAMPLES, MASKING_EXAMPLES;
+# `make fuzz`). pytest-xdist runs them on both cores.
+FAST_TESTS := not e2e and not browser and not postgres and not redis and not model and not slow
 test-fast: $(STAMP)
-	FUZZ_EXAMPLES=20 MASKING_EXAMPLES=10 $(BIN)/pytest -q \
-	  -m "not e2e and not browser and not postgres and not redis and not model and not slow"
+	FUZZ_EXAMPLES=20 MASKING_EXAMPLES=10 $(BIN)/pytest -q -p no:cacheprovider -n 2 \
+	  -m "$(FAST_TESTS)"
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not
 # reachable here); installed once, when missing.

@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import dates, events
+from bot import dates, events, ical
 from bot.countries import Country, gazetteer
 from bot.db import session_scope
 
@@ -31,7 +31,11 @@ def say_events(
     country: Country | None = None,
 ) -> bool:
     """Answers the events question `text` (in `country` when given); False if the database
-    is unavailable (the user is told, and the error logged)."""
+    is unavailable (the user is told, and the error logged).
+
+    The events the answer lists travel with it as a custom payload, so the web chat shows an
+    "Add to calendar" link under each (bot/ical.py); the text stays as it is, and channels
+    without calendar links (Telegram) skip the payload."""
     today = dates.today()
     query = events.parse_query(text, today)
     if country is not None:
@@ -39,6 +43,8 @@ def say_events(
     try:
         with session_scope() as session:
             result = events.answer(session, query, today, page)
+            # Inside the session: the listed rows are read before it closes.
+            links = ical.calendar_links(result.listed, today)
     except SQLAlchemyError:
         logger.exception("Event look-up failed")
         dispatcher.utter_message(response="utter_lookup_unavailable")
@@ -47,7 +53,11 @@ def say_events(
     if result.has_more:
         payload = "/ask_events" + json.dumps({"events_page": str(page + 1)})
         buttons.append({"title": "Show more events", "payload": payload})
-    dispatcher.utter_message(text=result.text, buttons=buttons)
+    dispatcher.utter_message(
+        text=result.text,
+        buttons=buttons,
+        json_message={ical.PAYLOAD_KEY: links} if links else None,
+    )
     return True
 
 

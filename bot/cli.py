@@ -13,6 +13,10 @@ bot staff add NAME      create a staff account for the review app (--role admin)
 bot review serve        the staff review app alone (bot run starts it too)
 bot review export-nlu   staff's corrected NLU examples as Rasa training data
 bot privacy purge       delete messages older than e.g. 180d (bot run also does it hourly)
+bot data history        who changed which event or partner, and when
+bot data check-links    check every link the assistant gives (from a scheduler too)
+bot data health         stale rows, failed links, how far the dated calendar reaches
+bot models train        retrain with staff's corrections, judge, deploy (list, deploy, rollback)
 bot config              the effective settings, where each came from, secrets hidden
 """
 
@@ -100,9 +104,6 @@ def _events_import(args: argparse.Namespace) -> int:
     today = dates.today()
     try:
         if args.file.suffix.lower() == ".ics":
-            if not (args.kind and args.organiser):
-                print("An .ics file needs --kind and --organiser.", file=sys.stderr)
-                return 2
             rows = read_ics(
                 args.file, today, args.kind, args.organiser, args.audience,
                 args.source_url, args.allow_past,
@@ -343,8 +344,11 @@ def _safe_url(url: str | None = None) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from bot.answers import ANSWERS_DIR
+    from bot.data_cli import register as register_data_commands
     from bot.events import AUDIENCES, KINDS
+    from bot.models_cli import register as register_model_commands
     from bot.processes import RUN_ONLY
+    from bot.tracker_db.schema import ROLES
 
     parser = argparse.ArgumentParser(
         prog="bot", description="The ECRIN assistant and its staff tools."
@@ -392,8 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument(
         "file", type=Path, help="a .csv (columns as in data/db/events.yml) or .ics"
     )
-    importing.add_argument("--kind", choices=KINDS, help="for .ics: the kind of every event")
-    importing.add_argument("--organiser", help="for .ics: who organises the events")
+    importing.add_argument(
+        "--kind", choices=KINDS, help="for .ics: the kind of events without CATEGORIES naming one"
+    )
+    importing.add_argument(
+        "--organiser", help="for .ics: the organiser of events without ORGANIZER;CN=…"
+    )
     importing.add_argument("--audience", choices=AUDIENCES, default="everyone")
     importing.add_argument("--source-url", help="for .ics: where the feed comes from")
     importing.add_argument("--allow-past", action="store_true", help="accept events that are over")
@@ -447,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     staff = group("staff", "staff accounts of the review app")
     adding = add(staff, "add", _staff_add, "create an account (password: prompt or 2 stdin lines)")
     adding.add_argument("name", help="username, e.g. jane.doe")
-    adding.add_argument("--role", choices=["reviewer", "admin"], default="reviewer")
+    adding.add_argument("--role", choices=ROLES, default="reviewer")
     removing = add(staff, "remove", _staff_remove, "remove an account")
     removing.add_argument("name")
     add(staff, "list", _staff_list, "list the accounts")
@@ -468,6 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     purging.add_argument("--dry-run", action="store_true", help="count, delete nothing")
 
+    register_data_commands(group, add)  # bot data …: bot/data_cli.py
+    register_model_commands(group, add)  # bot models …: bot/models_cli.py
     add(commands, "config", _config, "the effective settings and where each came from")
     return parser
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot import recurrence
 from bot.countries import gazetteer
 from bot.dates import DateWindow, parse_when, upcoming
 from bot.models import Attendance, Event
@@ -119,11 +122,9 @@ def _start_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
 
 
-def find(
-    session: Session, query: EventQuery, limit: int = PAGE_SIZE, offset: int = 0
-) -> list[Event]:
-    """Events matching `query`: dated ones in its window, self-paced courses when current."""
-    conditions = []
+def _conditions(query: EventQuery) -> list[Any]:
+    """What the question asks of an event besides its dates; retired rows never match."""
+    conditions: list[Any] = [Event.retired_at.is_(None)]
     if query.kinds:
         conditions.append(Event.kind.in_(query.kinds))
     if query.audience:
@@ -132,7 +133,15 @@ def find(
         conditions.append(func.lower(Event.organiser).contains(query.organiser.lower()))
     if query.country:
         conditions.append(Event.country == query.country)
+    return conditions
 
+
+def find(
+    session: Session, query: EventQuery, limit: int = PAGE_SIZE, offset: int = 0
+) -> list[Event]:
+    """Events matching `query`: dated ones in its window (a day held every year on its
+    occurrence in the window), self-paced courses when current."""
+    conditions = _conditions(query)
     window = query.when
     dated = [Event.starts_at.is_not(None)]
     if window.start:
@@ -146,11 +155,50 @@ def find(
         when = or_(when, Event.starts_at.is_(None))
 
     order = Event.starts_at.desc() if window.past else Event.starts_at.asc().nulls_last()
-    statement = select(Event).where(*conditions, when).order_by(order, Event.title)
-    return list(session.scalars(statement.offset(offset).limit(limit)).all())
+    one_off = select(Event).where(*conditions, Event.recurrence.is_(None), when)
+    found = list(session.scalars(one_off.order_by(order, Event.title).limit(offset + limit)).all())
+    recurring = session.scalars(select(Event).where(*conditions, Event.recurrence.is_not(None)))
+    found += [o for event in recurring for o in _occurrences_in(event, window)]
+    # Dated first in time order (latest first for the past), then self-paced courses by title.
+    far = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+    found.sort(key=lambda e: e.title)
+    found.sort(key=lambda e: e.starts_at or far, reverse=window.past)
+    return found[offset : offset + limit]
 
 
-def _all_day(starts: dt.datetime, ends: dt.datetime | None) -> bool:
+def _occurrences_in(event: Event, window: DateWindow) -> list[Event]:
+    """The occurrences of a yearly `event` the window asks for: every one in a bounded window,
+    the next one for "upcoming". "Past events" lists what was held once (past editions of a
+    conference), not every year of a day that comes back anyway."""
+    if window.start is None:
+        return []
+    after = _start_of(window.start)
+    before = _start_of(window.end + dt.timedelta(days=1)) if window.end else None
+    dates = recurrence.occurrences(event, after, before)
+    chosen = list(dates) if before is not None else list(itertools.islice(dates, 1))
+    return [recurrence.as_occurrence(event, start, end) for start, end in chosen]
+
+
+def upcoming_events(session: Session, today: dt.date, limit: int = 100) -> list[Event]:
+    """Dated events still to come or running from `today` on, soonest first, each day held
+    every year on its next date (for the public calendar feed: self-paced courses have no
+    date to put in a calendar)."""
+    query = EventQuery(when=upcoming(today))
+    return [e for e in find(session, query, limit=limit) if e.starts_at is not None]
+
+
+def event_by_slug(session: Session, slug: str, today: dt.date) -> Event | None:
+    """The live event `slug`; a day held every year dated on its next occurrence from today."""
+    event = session.scalars(
+        select(Event).where(Event.slug == slug, Event.retired_at.is_(None))
+    ).first()
+    if event is None or not event.recurrence:
+        return event
+    next_one = next(recurrence.occurrences(event, _start_of(today)), None)
+    return recurrence.as_occurrence(event, *next_one) if next_one else None
+
+
+def is_all_day(starts: dt.datetime, ends: dt.datetime | None) -> bool:
     """Rows whose source gives no time of day start at 00:00 and end at 23:59 local time."""
     return starts.time() == dt.time.min and (ends is None or ends.time() >= dt.time(23, 59))
 
@@ -160,7 +208,9 @@ def _zone_label(event: Event, moment: dt.datetime) -> str:
     label = moment.strftime("%Z") or moment.strftime("UTC%z")
     if event.timezone:
         # The event's own city where it has one ("Bern time"), else the zone's ("Brussels").
-        place = event.location.rsplit(",", 1)[-1].strip() if event.location else ""
+        # An online event's "location" is a meeting service ("Zoom"), not a city.
+        held_somewhere = event.location and event.attendance != Attendance.ONLINE
+        place = event.location.rsplit(",", 1)[-1].strip() if held_somewhere else ""
         city = place or event.timezone.rsplit("/", 1)[-1].replace("_", " ")
         label += f" ({city} time)"
     return label
@@ -174,7 +224,7 @@ def _when(event: Event) -> str:
     several_days = ends is not None and ends.date() > starts.date()
     if several_days:
         when += f" to {ends.day} {ends:%B %Y}"
-    if _all_day(starts, ends):
+    if is_all_day(starts, ends):
         return when
     if several_days or ends is None or ends == starts:
         return f"{when}, starting at {starts:%H:%M} {_zone_label(event, starts)}"
@@ -191,7 +241,8 @@ def _where(event: Event) -> str:
 
 
 def _describe(event: Event) -> str:
-    line = f"• {event.title} — {_when(event)}, {_where(event)}."
+    yearly = " (held every year)" if event.recurrence else ""
+    line = f"• {event.title} — {_when(event)}{yearly}, {_where(event)}."
     return line + (f" {event.url}" if event.url else "")
 
 
@@ -214,6 +265,9 @@ def trials_day_sentence(today: dt.date) -> str:
 class EventAnswer:
     text: str
     has_more: bool
+    # The events the text lists, in its order (the matches, or the nearest ones), so the web
+    # chat can put an "Add to calendar" link under each (actions/events.py, bot/ical.py).
+    listed: tuple[Event, ...] = ()
 
 
 def answer(session: Session, query: EventQuery, today: dt.date, page: int = 1) -> EventAnswer:
@@ -222,6 +276,7 @@ def answer(session: Session, query: EventQuery, today: dt.date, page: int = 1) -
     found = find(session, query, limit=PAGE_SIZE + 1, offset=offset)
     shown, has_more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
     lines: list[str] = []
+    nearest: list[Event] = []
     if shown and page == 1 and all(e.starts_at is None for e in shown) and not query.when.past:
         # Only self-paced courses: say plainly that nothing with a date is announced.
         open_now = "but these self-paced courses are open any time:"
@@ -240,7 +295,7 @@ def answer(session: Session, query: EventQuery, today: dt.date, page: int = 1) -
     if query.about_trials_day or not shown:
         lines.append(trials_day_sentence(today))
     link = next((e.url for e in shown if e.url), None) or ICTD_PAGE
-    return EventAnswer("\n".join(lines) + f" Learn more: {link}", has_more)
+    return EventAnswer("\n".join(lines) + f" Learn more: {link}", has_more, tuple(shown or nearest))
 
 
 def _nearest(session: Session, query: EventQuery, today: dt.date) -> list[Event]:

@@ -9,7 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.orm import declarative_base
 
 Base = declarative_base()
@@ -71,6 +81,8 @@ class Partner(Base):
     status_since = Column(Date)
     source_url = Column(String(500), nullable=False)
     last_checked = Column(Date, nullable=False)
+    # Set when staff retire the row (0005): hidden from the assistant, kept for restoring.
+    retired_at = Column(UTCDateTime)
 
     @property
     def display_name(self) -> str:
@@ -106,6 +118,13 @@ class Event(Base):
     # The organisers' IANA time zone ("Europe/Brussels"), when known (0003): it names the
     # zone ("CEST") and follows summer time, where the fixed offset above cannot.
     timezone = Column(String(64))
+    # An iCalendar RRULE for a day held every year ("FREQ=YEARLY;BYMONTH=5;BYMONTHDAY=20"),
+    # starting from starts_at (0005); bot/recurrence.py lists its occurrences.
+    recurrence = Column(String(200))
+    # Set when staff retire the row (0005): hidden from the assistant, kept for restoring.
+    retired_at = Column(UTCDateTime)
+    # The day someone last confirmed the row against its source (0005); None: never.
+    last_checked = Column(Date)
 
     @property
     def zone(self) -> dt.tzinfo | None:
@@ -146,3 +165,33 @@ class CrisisLine(Base):
     website = Column(String(300))
     source_url = Column(String(500), nullable=False)
     last_checked = Column(Date, nullable=False)
+
+
+class DataChange(Base):
+    """One change staff made to an event or a partner: who, when, and each field's before and
+    after (JSON), so every row's history can be read back (bot/audit.py)."""
+
+    __tablename__ = "data_changes"
+    __table_args__ = (Index("ix_data_changes_row", "table_name", "slug"),)
+
+    id = Column(Integer, primary_key=True)
+    table_name = Column(String(32), nullable=False)
+    slug = Column(String(120), nullable=False)
+    # create, update, retire, restore
+    action = Column(String(16), nullable=False)
+    staff = Column(String(80), nullable=False)
+    changed_at = Column(UTCDateTime, nullable=False, index=True)
+    changes = Column(Text, nullable=False)
+
+
+class LinkCheck(Base):
+    """The last answer of one published address (bot/link_check.py), for the dashboard."""
+
+    __tablename__ = "link_checks"
+
+    url = Column(String(500), primary_key=True)
+    checked_at = Column(UTCDateTime, nullable=False)
+    ok = Column(Boolean, nullable=False)
+    # The HTTP status, when the server answered at all.
+    status = Column(Integer)
+    error = Column(Text)

@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 ECRIN_WEBSITE = "https://ecrin.org"
 # EUPATI's page listing its National Platforms by country (facts.md 2.6: "24 countries").
 EUPATI_PLATFORMS_PAGE = "https://learning.eupati.eu/admin/tool/custompage/view.php?id=3&lang=en_wp"
+# Rows staff retired in the review app stay in the table (restorable) but are never named.
+LIVE = Partner.retired_at.is_(None)
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class PartnerLookup:
 
 def lookup(session: Session, country: Country) -> PartnerLookup:
     rows = session.scalars(
-        select(Partner).where(Partner.country == country.iso).order_by(Partner.name)
+        select(Partner).where(LIVE, Partner.country == country.iso).order_by(Partner.name)
     ).all()
     return PartnerLookup(
         country=country,
@@ -44,12 +46,12 @@ def lookup(session: Session, country: Country) -> PartnerLookup:
 
 def _office(session: Session) -> Partner | None:
     return session.scalars(
-        select(Partner).where(Partner.kind == PartnerKind.ECRIN_OFFICE).limit(1)
+        select(Partner).where(LIVE, Partner.kind == PartnerKind.ECRIN_OFFICE).limit(1)
     ).first()
 
 
 def list_partners(session: Session, kind: str | None = None) -> list[Partner]:
-    query = select(Partner).order_by(Partner.kind, Partner.country, Partner.name)
+    query = select(Partner).where(LIVE).order_by(Partner.kind, Partner.country, Partner.name)
     if kind:
         query = query.where(Partner.kind == kind)
     return list(session.scalars(query).all())
@@ -143,7 +145,7 @@ def platform_countries(session: Session) -> list[Country]:
     """The countries with a EUPATI National Platform listed, by name."""
     codes = set(
         session.scalars(
-            select(Partner.country).where(Partner.kind == PartnerKind.EUPATI_PLATFORM)
+            select(Partner.country).where(LIVE, Partner.kind == PartnerKind.EUPATI_PLATFORM)
         ).all()
     )
     countries = gazetteer().countries

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from bot.settings import BY_NAME as REGISTERED_VARIABLES
 from bot.settings import PROJECT_ROOT, Settings
 
 
@@ -141,8 +142,9 @@ class ProcessKind:
     # process of another image (`image`).
     steps: tuple[tuple[str, ...], ...] = ()
     image: str | None = None
+    # Its port's variable; the default port is that variable's default in the settings
+    # registry (bot/settings/variables.py), never repeated here.
     port_variable: str | None = None
-    default_port: int | None = None
     # The variable naming the address it listens on (default LOOPBACK); None: it has no
     # choice (rasa-sdk listens on every interface).
     interface_variable: str | None = None
@@ -165,6 +167,17 @@ class ProcessKind:
     build: CommandBuilder | None = field(default=None, compare=False, repr=False)
 
     @property
+    def default_port(self) -> int | None:
+        """Where it listens when its port variable is unset: the registry's default for that
+        variable (None: it listens on no port)."""
+        if self.port_variable is None:
+            return None
+        port = REGISTERED_VARIABLES[self.port_variable].parse_default()
+        if not isinstance(port, int):
+            raise TypeError(f"{self.port_variable} is not a port variable with a default")
+        return port
+
+    @property
     def reads(self) -> frozenset[str]:
         """Every variable this process reads."""
         own = {self.port_variable, self.interface_variable} - {None}
@@ -177,7 +190,7 @@ class ProcessKind:
 
     def listen_port(self, env: Mapping[str, str] | None = None) -> int:
         """Its port in the settings of `env` (default: this process's environment)."""
-        if self.port_variable is None or self.default_port is None:
+        if self.port_variable is None:
             raise ValueError(f"{self.name} listens on no port")
         return Settings.from_env(env).network.port(self.port_variable)
 
@@ -225,7 +238,6 @@ PLAN: tuple[ProcessKind, ...] = (
         runs_in=EVERYWHERE,
         steps=(("run", "--only", "actions"),),
         port_variable="ACTIONS_PORT",
-        default_port=5055,
         health_path="/health",
         secrets=frozenset({"DATABASE_URL"}),
         replicable=True,  # stateless: the database is shared
@@ -238,7 +250,6 @@ PLAN: tuple[ProcessKind, ...] = (
         runs_in=EVERYWHERE,
         steps=(("run", "--only", "rasa"),),
         port_variable="RASA_PORT",
-        default_port=5005,
         interface_variable="RASA_INTERFACE",
         health_path="/",  # answers once the model is loaded
         settings=frozenset(
@@ -248,6 +259,13 @@ PLAN: tuple[ProcessKind, ...] = (
                 "ACTION_TIMEOUT",
                 "TICKET_LOCK_LIFETIME",
                 "FAQ_ANSWERS_DIR",
+                # Following the live model: where to pull it, how often (default: the review
+                # app on this host, REVIEW_PORT), and the store, to start on the live archive
+                # when it is on this machine (bot/serve.py).
+                "MODEL_SERVER_URL",
+                "MODEL_PULL_SECONDS",
+                "REVIEW_PORT",
+                "MODEL_STORE_DIR",
                 "WEB_FRAME_ANCESTORS",
                 "TRUSTED_PROXIES",
                 "TELEGRAM_API_URL",
@@ -255,8 +273,11 @@ PLAN: tuple[ProcessKind, ...] = (
             }
         ),
         # DATABASE_URL: the plan page's partner contacts. LOCK_STORE_URL: replicas take turns
-        # on a conversation only through a shared lock store.
-        secrets=frozenset({"DATABASE_URL", "TRACKER_STORE_URL", "LOCK_STORE_URL"}),
+        # on a conversation only through a shared lock store. MODEL_SERVER_TOKEN: shown to
+        # the model server to pull the live model.
+        secrets=frozenset(
+            {"DATABASE_URL", "TRACKER_STORE_URL", "LOCK_STORE_URL", "MODEL_SERVER_TOKEN"}
+        ),
         optional_secrets=frozenset(
             {
                 "TELEGRAM_TOKEN",
@@ -273,11 +294,10 @@ PLAN: tuple[ProcessKind, ...] = (
     ),
     ProcessKind(
         name="review",
-        title="staff review app; the scheduled retention purge runs beside it",
+        title="staff review app and the model server; the scheduled retention purge runs beside it",
         runs_in=EVERYWHERE,
         steps=(("run", "--only", "review"),),
         port_variable="REVIEW_PORT",
-        default_port=8080,
         interface_variable="REVIEW_INTERFACE",
         health_path="/health",
         settings=frozenset(
@@ -288,9 +308,16 @@ PLAN: tuple[ProcessKind, ...] = (
                 "TRUSTED_PROXIES",
                 "RETENTION_DAYS",
                 "PURGE_INTERVAL",
+                # The trained models (the Models page) and the model server's archives.
+                "MODEL_STORE_DIR",
             }
         ),
-        secrets=frozenset({"TRACKER_STORE_URL", "REVIEW_SECRET_KEY"}),
+        # DATABASE_URL: the events and partners staff edit (/events, /partners, the dashboard's
+        # data health); TRACKER_STORE_URL: conversations and the review tables;
+        # MODEL_SERVER_TOKEN: what the Rasa servers must show the model server.
+        secrets=frozenset(
+            {"DATABASE_URL", "TRACKER_STORE_URL", "REVIEW_SECRET_KEY", "MODEL_SERVER_TOKEN"}
+        ),
         # The login back-off, shared between processes through Redis when given.
         optional_secrets=frozenset({"RATE_LIMIT_REDIS_URL", "LOCK_STORE_URL"}),
         replicable=False,  # one per deployment: it runs the retention schedule
@@ -305,7 +332,6 @@ PLAN: tuple[ProcessKind, ...] = (
         runs_in=frozenset({SetUp.SCALED, SetUp.COMPOSE}),
         image="nginx",
         port_variable="NGINX_PORT",
-        default_port=8000,
         # The public address: where the Rasa server listens when it runs alone.
         interface_variable="RASA_INTERFACE",
         health_path="/nginx-health",  # nginx itself, without touching the replicas

@@ -27,7 +27,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.processes import LOOPBACK, QUIET_ENV, SetUp, process, servers
-from bot.serve import free_port, in_foreground, prepared_for
+from bot.serve import (
+    free_port,
+    in_foreground,
+    on_the_live_model,
+    prepared_for,
+    with_model_server_token,
+)
 from bot.settings import PROJECT_ROOT, Settings, current
 from bot.supervisor import Launch, Processes, StartError
 
@@ -365,9 +371,13 @@ def running_scaled(
     once (bot.supervisor.Processes.start_all), one per port of `ports` for the replicable
     ones, and this waits until each answers. The Rasa replicas listen on loopback and call
     the action servers through nginx (ACTION_ENDPOINT_URL); nginx listens on RASA_INTERFACE.
+    `model` pins the replicas' model; None: they start on the live model and follow it through
+    the review app's model server, with a MODEL_SERVER_TOKEN made for the run when none is set.
     """
     nginx = find_nginx()
     process_env = scaled_env({**os.environ, **QUIET_ENV, **(env or {})})
+    if ports.review:
+        process_env = with_model_server_token(process_env)
     kinds = [kind for kind in servers(SetUp.SCALED) if ports.of(kind.name)]
     with (
         tempfile.TemporaryDirectory(prefix="ecrin-scaled-") as scratch,
@@ -375,11 +385,14 @@ def running_scaled(
     ):
         stack = ScaledStack(ports, Path(nginx_dir), env=process_env, log_dir=log_dir)
         behind_nginx = {"ACTION_ENDPOINT_URL": stack.action_endpoint}
-        prepared = prepared_for(kinds, Path(scratch), {**process_env, **behind_nginx}, model=model)
+        prepared = prepared_for(
+            kinds, Path(scratch), {**process_env, **behind_nginx}, None, model, ports.review or None
+        )
         public = process("nginx").interface(process_env)
         config = render_nginx_config(ports, Path(nginx_dir), public)
         prepared = replace(prepared, nginx=nginx, nginx_prefix=Path(nginx_dir), nginx_config=config)
         prepare_databases(process_env, log_dir)
+        prepared = on_the_live_model(prepared, process_env)
         launches = []
         for kind in kinds:
             # Those reading ACTION_ENDPOINT_URL (the Rasa servers) call nginx's upstream.

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from bot.countries import gazetteer
 from bot.events import AUDIENCES, KINDS, TIMEZONE_BY_COUNTRY
-from bot.models import Attendance, CrisisLine, Event, Partner, PartnerKind
+from bot.models import Attendance, CrisisLine, DataChange, Event, Partner, PartnerKind
+from bot.recurrence import RecurrenceError, parse_rule
 from bot.settings import PROJECT_ROOT
 
 SEED_DIR = PROJECT_ROOT / "data" / "db"
@@ -37,6 +38,7 @@ PARTNER_FIELDS = {
 EVENT_FIELDS = {
     "slug", "title", "kind", "organiser", "audience", "starts_at", "ends_at", "online",
     "location", "country", "url", "description", "source_url", "attendance", "timezone",
+    "recurrence", "last_checked",
 }  # fmt: skip
 CRISIS_LINE_FIELDS = {
     "slug", "country", "rank", "name", "phone", "hours", "notes", "website", "source_url",
@@ -56,9 +58,12 @@ class SeedReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Rows staff have changed in the review app: the database's version wins over the file's.
+    kept: int = 0
 
     def __str__(self) -> str:
-        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        text = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        return text + (f", {self.kept} kept as staff edited them" if self.kept else "")
 
 
 def _require(row: dict[str, Any], fields: set[str], required: set[str], where: str) -> None:
@@ -139,6 +144,10 @@ def check_event(row: dict[str, Any], where: str) -> dict[str, Any]:
         online = online.strip().lower() in ("true", "yes", "1")
     attendance = _attendance(row.get("attendance"), bool(online), "online" in row, where)
     country = _check_country(row.get("country"), where)
+    recurrence = _recurrence(row.get("recurrence"), starts_at, where)
+    last_checked = row.get("last_checked") or None
+    if last_checked is not None and not isinstance(last_checked, dt.date):
+        raise SeedError(f"{where}: last_checked must be a date (YYYY-MM-DD)")
     values = {field: row.get(field) or None for field in EVENT_FIELDS}
     offset = starts_at.utcoffset() if starts_at else None
     values |= {
@@ -150,8 +159,23 @@ def check_event(row: dict[str, Any], where: str) -> dict[str, Any]:
         "attendance": attendance,
         "country": country,
         "timezone": _timezone(row.get("timezone"), country, starts_at, ends_at, where),
+        "recurrence": recurrence,
+        "last_checked": last_checked,
     }
     return values
+
+
+def _recurrence(value: Any, starts_at: dt.datetime | None, where: str) -> str | None:
+    """A yearly RRULE, kept as written; it repeats the first occurrence, so that is required."""
+    if value in (None, ""):
+        return None
+    if starts_at is None:
+        raise SeedError(f"{where}: recurrence needs starts_at (the first occurrence)")
+    try:
+        parse_rule(str(value), starts_at)
+    except RecurrenceError as error:
+        raise SeedError(f"{where}: recurrence {error}") from error
+    return str(value).strip()
 
 
 def _attendance(value: Any, online: bool, online_given: bool, where: str) -> str:
@@ -200,10 +224,15 @@ def _timezone(
     return str(value)
 
 
-def upsert(session: Session, model: type, rows: Iterable[dict[str, Any]]) -> SeedReport:
-    """Insert or update checked rows by slug."""
+def upsert(
+    session: Session, model: type, rows: Iterable[dict[str, Any]], keep: set[str] = frozenset()
+) -> SeedReport:
+    """Insert or update checked rows by slug, leaving the rows whose slug is in `keep`."""
     report = SeedReport()
     for values in rows:
+        if values["slug"] in keep:
+            report.kept += 1
+            continue
         existing = session.scalars(select(model).where(model.slug == values["slug"])).first()
         if existing is None:
             session.add(model(**values))
@@ -232,14 +261,30 @@ def _load(path: Path, key: str, check) -> list[dict[str, Any]]:
     return checked
 
 
+def edited_by_staff(session: Session, model: type) -> set[str]:
+    """Slugs of the rows staff have added, changed, retired or restored in the review app.
+
+    Every release re-runs the seed (bot/processes.py, the migrate step): without this, the
+    files would undo the staff's corrections at each deployment. Once staff touch a row, the
+    database holds its truth; the files only add rows they have never seen.
+    """
+    return set(
+        session.scalars(
+            select(DataChange.slug).where(DataChange.table_name == model.__tablename__)
+        ).all()
+    )
+
+
 def seed_partners(session: Session, *paths: Path) -> SeedReport:
     paths = paths or tuple(SEED_DIR / name for name in PARTNER_FILES)
-    return upsert(session, Partner, [r for p in paths for r in _load(p, "partners", check_partner)])
+    rows = [r for p in paths for r in _load(p, "partners", check_partner)]
+    return upsert(session, Partner, rows, keep=edited_by_staff(session, Partner))
 
 
 def seed_events(session: Session, *paths: Path) -> SeedReport:
     paths = paths or tuple(SEED_DIR / name for name in EVENT_FILES)
-    return upsert(session, Event, [r for p in paths for r in _load(p, "events", check_event)])
+    rows = [r for p in paths for r in _load(p, "events", check_event)]
+    return upsert(session, Event, rows, keep=edited_by_staff(session, Event))
 
 
 def check_crisis_line(row: dict[str, Any], where: str) -> dict[str, Any]:

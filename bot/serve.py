@@ -7,11 +7,19 @@ What each process runs, where it listens and how to tell it is up come from the 
 the lock-store check, the tracker store's schema) and starts them through bot/supervisor.py.
 `make run` and the end-to-end tests both use this, so what the tests start is what users run.
 `bot run --scaled` (bot/scaled.py) builds on the same pieces.
+
+The model: a caller that names one pins it (the tests, `bot eval`'s throwaway assistant, the
+benchmarks). Otherwise the Rasa server runs the registry's live model (bot/model_store.py) and
+follows it: it starts on the live archive when the store is on this machine (else on the
+project's models/ecrin.tar.gz) and asks the review app's model server for a newer one every
+MODEL_PULL_SECONDS (the `models:` section of its endpoints file; docs/models.md, "Rolling
+out"). `bot run` makes a MODEL_SERVER_TOKEN for the run when none is set and gives it to both.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -24,6 +32,7 @@ from typing import TypeVar
 
 import yaml
 
+from bot.model_rollout import MODEL_SERVER_PATH, TOKEN_PARAMETER
 from bot.processes import (
     QUIET_ENV,
     RUN_ONLY,
@@ -79,13 +88,17 @@ class Stack(Processes):
 
 
 def endpoints_file(
-    directory: Path, env: Mapping[str, str] | None = None, actions_port: int | None = None
+    directory: Path,
+    env: Mapping[str, str] | None = None,
+    actions_port: int | None = None,
+    model_server: Mapping[str, object] | None = None,
 ) -> Path:
     """endpoints.yml as this environment configures it.
 
     The action endpoint is ACTION_ENDPOINT_URL, or the action server on `actions_port` here;
     LOCK_STORE_URL adds a Redis lock store, which replicas sharing a tracker store need;
-    FAQ_ANSWERS_DIR points the live FAQ answers (bot/nlg.py) at another folder.
+    FAQ_ANSWERS_DIR points the live FAQ answers (bot/nlg.py) at another folder;
+    `model_server` (model_server_section) is the `models:` section the live model is pulled by.
     A bad setting stops here with the reason (SystemExit), before anything starts.
     """
     settings = Settings.from_env(env)
@@ -97,8 +110,10 @@ def endpoints_file(
     answers = settings.stores.faq_answers_dir
     if answers:
         config["nlg"]["answers"] = answers
+    if model_server:
+        config["models"] = dict(model_server)
     path = directory / "endpoints.yml"
-    # It may hold the Redis password: readable by this user only.
+    # It may hold the Redis password and the model server's token: this user's only.
     path.touch(mode=0o600)
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
@@ -122,6 +137,72 @@ def credentials_file(env: Mapping[str, str], directory: Path) -> Path:
     path = directory / "credentials.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
+
+
+def model_server_section(
+    env: Mapping[str, str], review_port: int | None = None
+) -> dict[str, object] | None:
+    """The `models:` section of Rasa's endpoints file: Rasa's own model server mechanism
+    (rasa/core/agent.py), which asks MODEL_SERVER_URL (default: the review app on this host, on
+    `review_port` or REVIEW_PORT) every MODEL_PULL_SECONDS with MODEL_SERVER_TOKEN as the
+    `token` parameter. None without a token: nothing to show the model server, so the Rasa
+    server runs the model it starts on and follows no deployment."""
+    settings = Settings.from_env(env)
+    server = settings.model_server
+    if not server.token:
+        return None
+    port = review_port or settings.network.review_port
+    return {
+        "url": server.url or f"http://127.0.0.1:{port}{MODEL_SERVER_PATH}",
+        "token": server.token,
+        "token_name": TOKEN_PARAMETER,
+        "wait_time_between_pulls": server.pull_seconds,
+    }
+
+
+def with_model_server_token(env: dict[str, str]) -> dict[str, str]:
+    """`env`, with a MODEL_SERVER_TOKEN made for this run when none is set: the review app
+    (the model server) and the Rasa servers started together get it from the same
+    environment, and it dies with the run."""
+    if Settings.from_env(env).model_server.token:
+        return env
+    return {**env, "MODEL_SERVER_TOKEN": secrets.token_urlsafe(32)}
+
+
+def live_model_here(env: Mapping[str, str]) -> Path | None:
+    """The registry's live model, when its archive is on this machine (MODEL_STORE_DIR, which
+    `bot run` shares with the review app), for a Rasa server to start on; None: Rasa's
+    default, the project's models/ecrin.tar.gz (a container's Rasa server has no store: the
+    model server brings the live model at its first pull). Read after the migrations; a
+    registry that cannot be read leaves the default, with a warning."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.model_store import live_model
+    from bot.tracker_db.engine import short_lived_engine
+
+    stores = Settings.from_env(env).stores
+    try:
+        with short_lived_engine(stores.tracker_store_url) as engine:
+            live = live_model(engine, Path(stores.model_store_dir))
+    except SQLAlchemyError as error:
+        print(
+            f"warning: the model registry cannot be read ({error.__class__.__name__}); the "
+            "Rasa server starts on the project's model.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
+    if live is None or live.path is None or not live.path.exists():
+        return None
+    return live.path
+
+
+def on_the_live_model(prepared: Launching, env: Mapping[str, str]) -> Launching:
+    """`prepared`, with the live model's archive as the Rasa server's model when no model was
+    pinned (call it once the tracker store is migrated: the registry is in it)."""
+    if prepared.endpoints is None or prepared.model is not None:
+        return prepared
+    return replace(prepared, model=live_model_here(env))
 
 
 def check_lock_store(env: Mapping[str, str]) -> None:
@@ -171,13 +252,25 @@ def prepared_for(
     env: Mapping[str, str],
     actions_port: int | None = None,
     model: Path | None = None,
+    review_port: int | None = None,
 ) -> Launching:
     """What `kinds` need before they start: for a Rasa server, the endpoints and credentials
     files written from `env` into `directory`, and a lock store that answers (SystemExit
-    with the reason otherwise, before anything starts)."""
+    with the reason otherwise, before anything starts). Without a pinned `model`, the Rasa
+    server follows the live model through the model server (model_server_section)."""
     if not any(kind.needs_rasa_files for kind in kinds):
         return Launching(model=model)
-    endpoints = endpoints_file(directory, env, actions_port)
+    model_server = None
+    if model is None:
+        model_server = model_server_section(env, review_port)
+        if model_server is None:
+            print(
+                "warning: MODEL_SERVER_TOKEN is not set: the Rasa server will not follow "
+                "deployments (docs/models.md, Rolling out).",
+                file=sys.stderr,
+                flush=True,
+            )
+    endpoints = endpoints_file(directory, env, actions_port, model_server)
     credentials = credentials_file(env, directory)
     check_lock_store(env)
     return Launching(endpoints=endpoints, credentials=credentials, model=model)
@@ -194,9 +287,11 @@ def _started(
     """
     with tempfile.TemporaryDirectory(prefix="ecrin-run-") as scratch:
         env = stack.env
-        prepared = prepared_for(kinds, Path(scratch), env, stack.ports.actions, model)
+        ports = stack.ports
+        prepared = prepared_for(kinds, Path(scratch), env, ports.actions, model, ports.review)
         if any(kind.migrates_tracker_store for kind in kinds):
             upgrade_tracker_store(env)
+        prepared = on_the_live_model(prepared, env)
         launches = []
         for kind in kinds:
             listen = stack.ports.of(kind.name)
@@ -219,10 +314,13 @@ def running(
     timeout: float = 180,
 ) -> Iterator[Stack]:
     """Start the processes of `bot run` (the action server, the Rasa server and the review
-    app, unless its port is 0); stop them all on exit."""
+    app, unless its port is 0); stop them all on exit. `model` pins the Rasa server's model;
+    None: the live model, followed through the review app's model server."""
     process_env = {**os.environ, **QUIET_ENV, **(env or {})}
     if ports.review is None:
         ports = replace(ports, review=free_port())
+    if ports.review:
+        process_env = with_model_server_token(process_env)
     kinds = [kind for kind in servers(SetUp.BOT_RUN) if ports.of(kind.name)]
     with _started(Stack(ports, env=process_env, log_dir=log_dir), kinds, model, timeout) as stack:
         yield stack

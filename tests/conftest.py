@@ -7,17 +7,24 @@ Tiers: a test is marked from the fixtures it uses (`pytest_collection_modifyitem
 `make test-fast` (`-m "not e2e and not browser and not postgres and not redis and not model
 and not slow"`) runs what needs no trained model, browser or service. A test that starts
 servers or services without one of these fixtures carries the marker itself. `slow` marks
-what takes seconds per test for no such reason (Rasa loaded in a subprocess, the access
-matrix's sweep of every route, role and token); test-fast leaves it out too.
+what takes a second or more per test for no such reason (processes started, sleeps, Rasa
+loaded in a subprocess, the access matrix's sweep of every route, role and token); test-fast
+leaves it out too.
+
+What keeps test-fast fast without changing what a test sees: `seed_database` copies a SQLite
+database seeded once per run, the garbage collector leaves the imported libraries alone
+(`pytest_collection_finish`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import shutil
 import socket
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -25,7 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import pytest
 
@@ -37,6 +44,8 @@ from tests.telegram_fake import TOKEN as TELEGRAM_TOKEN
 from tests.telegram_fake import FakeBotApi
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+T = TypeVar("T")
 
 MODEL = PROJECT_ROOT / "models" / "ecrin.tar.gz"
 
@@ -71,6 +80,17 @@ def tier_markers(fixtures: set[str], parameters: dict[str, object]) -> set[str]:
     return found
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Python's garbage collector walks every live object at each full collection; with Rasa,
+    TensorFlow and spaCy imported that is millions, a third of a second each time, and the
+    collector ran that often enough to cost test-fast about 8 s. What the collection of the
+    tests imported lives for the whole run: frozen, the collector no longer walks it, and a
+    higher threshold lets it run less often (measured: 8 s of collector time down to 3.4 s).
+    It changes when garbage is freed, never what a test sees."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
@@ -101,13 +121,67 @@ def free_port() -> int:
 
 
 def seed_database(url: str, *event_files: Path) -> str:
-    """Migrate `url` and load the seed partners, and the seed events or `event_files`."""
+    """Migrate `url` and load the seed partners, and the seed events or `event_files`.
+
+    A new SQLite file gets a copy of a database seeded before from the same files in this run
+    (`_seeded_template`): migrating and seeding take a third of a second, and a hundred tests
+    each start from a seeded database."""
+    path = _new_sqlite_file(url)
+    if path is None:
+        _migrate_and_seed(url, *event_files)
+    else:
+        shutil.copyfile(_seeded_template(event_files), path)
+    return url
+
+
+def _migrate_and_seed(url: str, *event_files: Path) -> None:
     db.upgrade(url)
     with db.session_scope(url) as session:
         seed_partners(session)
         seed_events(session, *event_files)
         seed_crisis_lines(session)
-    return url
+
+
+def _new_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite `url` that does not exist yet; None for any other database."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    path = Path(parsed.database)
+    return path if path.is_absolute() and not path.exists() else None
+
+
+# Seeded SQLite databases of this run, by what they were seeded from, in a directory removed
+# when the run ends.
+_TEMPLATES: dict[tuple[object, ...], Path] = {}
+_TEMPLATE_DIRECTORY = tempfile.TemporaryDirectory(prefix="ecrin-seeded-")
+
+
+def _seeded_template(event_files: tuple[Path, ...]) -> Path:
+    """A SQLite file migrated and seeded from `event_files` (none: the seed events), made
+    once per run for the same seed files and contents. Seeding reads nothing else (no clock,
+    no file name but in its errors): a copy is what seeding the copy would have written."""
+    import bot.seed
+
+    key = (
+        bot.seed.SEED_DIR,
+        bot.seed.PARTNER_FILES,
+        bot.seed.EVENT_FILES,
+        bot.seed.CRISIS_LINE_FILES,
+        # Their contents, in order (bot.seed names a file only in its errors).
+        tuple(path.read_bytes() if path.exists() else None for path in map(Path, event_files)),
+    )
+    if key not in _TEMPLATES:
+        path = Path(_TEMPLATE_DIRECTORY.name) / f"seeded-{len(_TEMPLATES)}.db"
+        url = f"sqlite:///{path}"
+        _migrate_and_seed(url, *event_files)
+        db.get_engine(url).dispose()
+        # Closing the last connection moves SQLite's write-ahead log into the file.
+        assert not path.with_name(path.name + "-wal").exists(), f"{path} is not complete"
+        _TEMPLATES[key] = path
+    return _TEMPLATES[key]
 
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -211,6 +285,8 @@ class Assistant:
     tracker_store_url: str
     # The server's FAQ answers (FAQ_ANSWERS_DIR): a copy of data/nlu's, for tests that edit.
     answers_dir: Path
+    # Its events and partners (DATABASE_URL), for tests that change them as staff do.
+    database_url: str = ""
 
     def post(
         self,
@@ -287,7 +363,7 @@ def assistant(
     ports = Ports(rasa=free_port(), actions=free_port())
     try:
         with running(ports, model=trained_model, env=env, log_dir=logs) as stack:
-            yield Assistant(stack.rasa_url, env["TRACKER_STORE_URL"], answers)
+            yield Assistant(stack.rasa_url, env["TRACKER_STORE_URL"], answers, env["DATABASE_URL"])
     finally:
         for log in logs.glob("*.log"):
             tail = log.read_text(errors="replace")[-3000:]

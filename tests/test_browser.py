@@ -219,12 +219,12 @@ def plan_chat(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def test_a_plan_offered_in_the_chat_can_be_downloaded_or_opened(browser, plan_chat) -> None:
-    from playwright.sync_api import expect
-
+def phone_page(browser):
+    """A phone-sized page that accepts downloads, and the list its failed requests (but the
+    favicon) and the content its CSP blocked are added to."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)
     page = context.new_page()
-    problems: list[str] = []  # failed requests (but the favicon) and blocked content
+    problems: list[str] = []
     page.on(
         "response",
         lambda reply: reply.status >= 400
@@ -235,6 +235,13 @@ def test_a_plan_offered_in_the_chat_can_be_downloaded_or_opened(browser, plan_ch
         "console",
         lambda message: "Content Security Policy" in message.text and problems.append(message.text),
     )
+    return context, page, problems
+
+
+def test_a_plan_offered_in_the_chat_can_be_downloaded_or_opened(browser, plan_chat) -> None:
+    from playwright.sync_api import expect
+
+    context, page, problems = phone_page(browser)
     page.goto(plan_chat)
     ask(page, "help me plan patient involvement for my trial")
 

@@ -176,8 +176,12 @@ def test_an_ics_feed_is_imported_once_and_listed_as_upcoming(
     main(["db", "upgrade"])
     feed = tmp_path / "feed.ics"
     feed.write_text(FEED)
-    assert main(["events", "import", str(feed)]) == 2
-    assert "An .ics file needs --kind and --organiser." in capsys.readouterr().err
+    # The feed names no kind or organiser, and none was given: refused, nothing written.
+    assert main(["events", "import", str(feed)]) == 1
+    assert (
+        "feed.ics, event 1 (CLI test webinar): no kind: add CATEGORIES or choose a default kind"
+        in capsys.readouterr().err
+    )
 
     argv = ["events", "import", str(feed), "--kind", "webinar", "--organiser", "EUPATI"]
     assert main(argv) == 0
@@ -292,7 +296,8 @@ class RecordingWebhook:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # Polled every 50 ms: shutdown() waits up to one poll interval (0.5 s by default).
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/telegram/webhook"
 
     def close(self) -> None:
@@ -307,6 +312,7 @@ def webhook() -> Iterator[RecordingWebhook]:
     server.close()
 
 
+@pytest.mark.slow  # `bot telegram poll` in a subprocess
 def test_telegram_poll_forwards_updates_to_the_webhook_with_the_secret(
     fake_telegram: FakeBotApi, webhook: RecordingWebhook
 ) -> None:

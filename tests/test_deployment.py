@@ -27,14 +27,15 @@ import pytest
 import yaml
 
 from bot.cli import build_parser
-from bot.processes import BY_NAME, PLAN
+from bot.processes import BY_NAME, PLAN, QUIET_ENV
+from bot.settings import BY_NAME as REGISTERED_SETTINGS
+from tests.nginx_helpers import NGINX_CONF, compose_nginx_config, nginx_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
-NGINX_CONF = ROOT / "deploy" / "nginx" / "compose.conf"
 SCALED_NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "scaled.conf.j2"
 POSTGRES_INIT = ROOT / "deploy" / "postgres" / "init-databases.sh"
 K8S_DIR = ROOT / "deploy" / "k8s"
@@ -62,6 +63,7 @@ COMPOSE_TEST_ENV = {
     "REDIS_PASSWORD": "test-redis-password",
     "REVIEW_SECRET_KEY": "test-review-secret-key-of-40-characters-x",
     "PSEUDONYM_SECRET": "test-pseudonym-secret",
+    "MODEL_SERVER_TOKEN": "test-model-server-token-of-40-characters",
 }
 # Secrets Compose passes through from `.env` when set and leaves unset otherwise: the
 # Telegram channel is optional.
@@ -71,8 +73,9 @@ SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY")
 
 # The keys of the Kubernetes Secret each process reads, as (variable, key): each pod gets
 # these and no other (secretKeyRef). The Rasa server reads DATABASE_URL for the plan page's
-# partner contacts; the review app reads only the tracker store, and shares the login
-# back-off through the lock store's Redis.
+# partner contacts; the review app reads the tracker store, the events and partners its staff
+# edit, and the lock store's Redis for the conversation lock of its erase button and its
+# login back-off.
 K8S_SECRET_KEYS = {
     "rasa": {
         ("DATABASE_URL", "DATABASE_URL"),
@@ -81,12 +84,19 @@ K8S_SECRET_KEYS = {
         ("TELEGRAM_TOKEN", "TELEGRAM_TOKEN"),
         ("TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_WEBHOOK_SECRET"),
         ("PSEUDONYM_SECRET", "PSEUDONYM_SECRET"),
+        # Shown to the review app's model server to pull the live model.
+        ("MODEL_SERVER_TOKEN", "MODEL_SERVER_TOKEN"),
     },
     "actions": {("DATABASE_URL", "DATABASE_URL")},
     "review": {
+        ("DATABASE_URL", "DATABASE_URL"),
         ("TRACKER_STORE_URL", "TRACKER_STORE_URL"),
         ("REVIEW_SECRET_KEY", "REVIEW_SECRET_KEY"),
+        # The conversation lock of the erase button, and the login back-off.
+        ("LOCK_STORE_URL", "LOCK_STORE_URL"),
         ("RATE_LIMIT_REDIS_URL", "LOCK_STORE_URL"),
+        # What the Rasa servers must show its model server.
+        ("MODEL_SERVER_TOKEN", "MODEL_SERVER_TOKEN"),
     },
     # The migration Job.
     None: {("DATABASE_URL", "DATABASE_URL"), ("TRACKER_STORE_URL", "TRACKER_STORE_URL")},
@@ -162,19 +172,12 @@ def image_tag(reference: str) -> str:
     return split_image(reference)[1]
 
 
-@cache
-def code_text() -> str:
-    return "\n".join(
-        path.read_text(encoding="utf-8")
-        for package in ("bot", "actions")
-        for path in sorted((ROOT / package).rglob("*.py"))
-    )
-
-
-def read_by_code(name: str) -> bool:
-    """Whether our code names the variable as a string, as `os.environ.get("NAME")` does; a
-    comment alone does not count."""
-    return re.search(rf"""["']{re.escape(name)}["']""", code_text()) is not None
+def read_by_the_assistant(name: str) -> bool:
+    """Whether the assistant reads the variable: a setting registered in bot.settings (the
+    only code that reads the environment, tests/test_settings.py), or one that every process
+    sets for its libraries (bot.processes.QUIET_ENV: Rasa, TensorFlow, SQLAlchemy). A typo in
+    a deployment file is neither."""
+    return name in REGISTERED_SETTINGS or name in QUIET_ENV
 
 
 def url_host_port(url: str) -> tuple[str, int]:
@@ -354,8 +357,8 @@ def test_dockerfile_runtime_stage() -> None:
     }
     assert exposed == {default for _, default in LISTEN_PORTS.values()}
     ours = set(env) - PLATFORM_VARIABLES
-    unread = sorted(variable for variable in ours if not read_by_code(variable))
-    assert not unread, f"Dockerfile ENV read by no code (a typo?): {unread}"
+    unread = sorted(variable for variable in ours if not read_by_the_assistant(variable))
+    assert not unread, f"Dockerfile ENV that is no setting of bot.settings (a typo?): {unread}"
 
 
 # --- docker-compose.yml ----------------------------------------------------------------------
@@ -647,10 +650,10 @@ def test_compose_commands_parse_with_the_cli() -> None:
     assert sorted(r for r in roles.values() if r) == ["actions", "rasa", "rasa", "review"]
 
 
-def test_compose_environment_is_read_by_our_code() -> None:
+def test_compose_environment_is_read_by_the_assistant() -> None:
     for name, service in our_services().items():
         for variable in service.get("environment", {}):
-            assert read_by_code(variable), f"{name}: {variable} is read by no code (a typo?)"
+            assert read_by_the_assistant(variable), f"{name}: {variable} is no setting (a typo?)"
 
 
 def test_compose_servers_wait_for_migrations_and_listen_where_checked() -> None:
@@ -731,30 +734,9 @@ def test_nginx_is_mounted_and_proxies_to_compose_services() -> None:
 
 
 def test_nginx_config_syntax(tmp_path: Path) -> None:
-    nginx = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None
-    )
-    if nginx is None:
-        pytest.skip("nginx is not installed")
-    # The compose service names resolve only inside Docker's network, and the image's log
-    # directory may not exist here: test the same file with those two swapped.
-    text = NGINX_CONF.read_text(encoding="utf-8")
-    text = re.sub(r"(server\s+)[\w.-]+(:\d+)", r"\g<1>127.0.0.1\2", text)
-    text = text.replace("/var/log/nginx/", f"{tmp_path}/")
-    (tmp_path / "compose.conf").write_text(text, encoding="utf-8")
-    temp = "\n".join(
-        f"    {kind}_temp_path {tmp_path}/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    # What the official image's nginx.conf wraps around conf.d/*.conf.
-    config = tmp_path / "nginx.conf"
-    config.write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log stderr;\nevents {{}}\n"
-        f"http {{\n{temp}\n    include {tmp_path}/compose.conf;\n}}\n",
-        encoding="utf-8",
-    )
+    config = compose_nginx_config(tmp_path)
     result = subprocess.run(
-        [nginx, "-t", "-q", "-e", "stderr", "-p", str(tmp_path), "-c", str(config)],
+        [nginx_binary(), "-t", "-q", "-e", "stderr", "-p", str(tmp_path), "-c", str(config)],
         capture_output=True,
         text=True,
     )
@@ -1049,7 +1031,7 @@ def test_k8s_rasa_replicas_share_a_lock_store_and_find_the_actions() -> None:
     assert env["DATABASE_URL"] != env["TRACKER_STORE_URL"]
 
 
-def test_k8s_environment_is_read_by_our_code() -> None:
+def test_k8s_environment_is_read_by_the_assistant() -> None:
     (config,) = of_kind("ConfigMap")
     names = set(config["data"]) | set(example_secret()["stringData"])
     names |= {variable["name"] for _, c in containers() for variable in c.get("env", [])}
@@ -1057,8 +1039,8 @@ def test_k8s_environment_is_read_by_our_code() -> None:
     text = (K8S_DIR / "configmap.yaml").read_text(encoding="utf-8")
     offered = set(re.findall(r"^\s*#\s*([A-Z][A-Z0-9_]+):", text, re.MULTILINE))
     assert "WEB_FRAME_ANCESTORS" in offered, "the ConfigMap should offer WEB_FRAME_ANCESTORS"
-    unread = sorted(name for name in names | offered if not read_by_code(name))
-    assert not unread, f"set in deploy/k8s but read by no code (a typo?): {unread}"
+    unread = sorted(name for name in names | offered if not read_by_the_assistant(name))
+    assert not unread, f"set in deploy/k8s but no setting of bot.settings (a typo?): {unread}"
 
 
 def test_k8s_pods_get_only_the_secrets_they_read() -> None:
@@ -1126,8 +1108,14 @@ def test_k8s_containers_run_read_only_non_root_and_unprivileged() -> None:
             assert not context["capabilities"].get("add"), name
             assert not context.get("privileged"), name
             # Where the processes write (bot run's temporary files, Rasa's unpacked model
-            # and ~/.config/rasa): scratch volumes, nothing else.
+            # and ~/.config/rasa): scratch volumes, nothing else; and the review app's model
+            # store (MODEL_STORE_DIR), a claimed volume.
             mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+            env = {v["name"]: v.get("value") for v in container.get("env", [])}
+            store = env.get("MODEL_STORE_DIR")
+            if store in mounts:
+                claims = {v["name"] for v in pod["volumes"] if "persistentVolumeClaim" in v}
+                assert mounts.pop(store) in claims, name
             assert mounts.keys() == {"/tmp", home}, name
             assert set(mounts.values()) <= empty_dirs, name
             checked += 1

@@ -127,6 +127,35 @@ def test_past_events_list_real_editions_with_a_button_for_more(assistant: Assist
     assert more[0]["text"].startswith("More: events in the past:")
 
 
+def test_an_event_staff_add_is_answered_on_the_next_message_and_gone_once_retired(
+    assistant: Assistant,
+) -> None:
+    # What the review app's Events page does on "Save" (bot.curation), on the database the
+    # running action server reads: no restart, no training in between.
+    from bot import curation, db
+    from bot.models import Event
+
+    form = {
+        "title": "Webinar on patient partners in trial design",
+        "starts_on": "2027-03-18T14:00",
+        "ends_on": "2027-03-18T15:30",
+        "kind": "webinar",
+        "audience": "patients",
+        "online": "on",
+        "organiser": "ECRIN",
+        "url": "https://ecrin.org/agenda",
+    }
+    with db.session_scope(assistant.database_url) as session:
+        slug = curation.save_event(session, form, staff="e2e-editor").slug
+    question = "are there any events in March 2027?"
+    text = assistant.reply_text(question, sender="e2e-staff-event")
+    assert "Webinar on patient partners in trial design — 18 March 2027, 14:00 to 15:30" in text
+    with db.session_scope(assistant.database_url) as session:
+        curation.retire(session, Event, slug, staff="e2e-editor")
+    text = assistant.reply_text(question, sender="e2e-staff-event-2")
+    assert "patient partners" not in text and "March 2027" in text
+
+
 def test_involvement_form_asks_what_is_missing_then_gives_the_plan(assistant: Assistant) -> None:
     sender = "e2e-involve"
     first = assistant.ask("I'm a researcher, can you help me involve patients in my study?", sender)

@@ -238,7 +238,8 @@ class RecordingRest:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # Polled every 50 ms: shutdown() waits up to one poll interval (0.5 s by default).
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/rest/webhook"
 
 

@@ -232,9 +232,13 @@ LAYERS = {
     "bot.models": "data",
     "bot.migrations": "data",
     "bot.tracker_db": "conversations",
+    # The model registry and the training lock: rows in the tracker database.
+    "bot.model_store": "conversations",
+    "bot.model_jobs": "conversations",
     "bot.rasa_ext": "rasa",
     "bot.policies": "rasa",
     "bot.safety": "rasa",
+    "bot.live_corrections": "rasa",
     "bot.channels": "rasa",
     "bot.privacy": "rasa",  # "Forget me" takes Rasa's conversation lock
     "bot.review": "review",
@@ -245,6 +249,9 @@ LAYERS = {
     "bot.retention": "entry",
     "bot.rasa_main": "entry",
     "bot.evaluation": "entry",
+    "bot.model_gate": "entry",  # measures models with bot.evaluation
+    "bot.training": "entry",  # the training job: runs Rasa, judges, deploys
+    "bot.models_cli": "entry",
     "bot.telegram_admin": "entry",
     "bot.cli": "entry",
 }

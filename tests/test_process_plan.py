@@ -17,7 +17,6 @@ import re
 import shlex
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from bot.cli import build_parser
 from bot.processes import (
     BY_NAME,
     PLAN,
+    QUIET_ENV,
     RUN_ONLY,
     ProcessKind,
     SetUp,
@@ -37,6 +37,7 @@ from bot.processes import (
 )
 from bot.scaled import ScaledPorts
 from bot.serve import Ports, running_one
+from bot.settings import BY_NAME as REGISTERED_SETTINGS
 from tests.test_deployment import (
     SECRET_NAME,
     compose,
@@ -44,7 +45,6 @@ from tests.test_deployment import (
     k8s_objects,
     parse_cli,
     pod_spec,
-    read_by_code,
     runtime_stage,
 )
 
@@ -479,27 +479,32 @@ def test_the_readme_process_table_names_the_plans_ports() -> None:
 # --- the plan itself ----------------------------------------------------------------------------
 
 
-@cache
-def code_besides_the_plan() -> str:
-    return "\n".join(
-        path.read_text(encoding="utf-8")
-        for package in ("bot", "actions")
-        for path in sorted((ROOT / package).rglob("*.py"))
-        if path != ROOT / "bot" / "processes.py"
-    )
-
-
-def test_every_setting_and_secret_of_the_plan_is_read_by_our_code() -> None:
-    # The plan reads the ports and interfaces itself (ProcessKind.listen_port, .interface);
-    # QUIET_ENV is set for Rasa, TensorFlow and SQLAlchemy, not read by our code. Every other
-    # variable must be named by the code that reads it: a plan that lists a typo fails here.
-    named = set().union(*(k.settings | k.secrets | k.optional_secrets for k in PLAN))
+def test_every_variable_of_the_plan_is_a_registered_setting() -> None:
+    # The plan names the variables each process reads; bot.settings is the only code that
+    # reads the environment (tests/test_settings.py), so a variable it does not register is
+    # read by no one: a typo, or a setting that was removed. QUIET_ENV is set for Rasa,
+    # TensorFlow and SQLAlchemy, not read by our code.
+    named = set().union(*(kind.reads for kind in PLAN)) - set(QUIET_ENV)
     assert named, "the plan names no settings"
-    unread = sorted(
-        name for name in named if not re.search(rf"""["']{name}["']""", code_besides_the_plan())
-    )
-    assert not unread, f"bot/processes.py names variables no other code reads (a typo?): {unread}"
-    assert all(read_by_code(k.port_variable) for k in PLAN if k.port_variable)
+    unregistered = sorted(named - set(REGISTERED_SETTINGS))
+    assert not unregistered, f"bot/processes.py names unregistered variables: {unregistered}"
+    for kind in PLAN:
+        if kind.port_variable:
+            assert REGISTERED_SETTINGS[kind.port_variable].concern == "network", kind.name
+        # `bot config` never shows a secret: hidden, or a URL shown without its password.
+        for secret in (kind.secrets | kind.optional_secrets) - CREDENTIAL_URLS:
+            assert REGISTERED_SETTINGS[secret].secret, f"{kind.name}: {secret} is shown"
+
+
+def test_the_plans_default_ports_are_the_registrys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for kind in PLAN:
+        if kind.port_variable:
+            assert kind.default_port == REGISTERED_SETTINGS[kind.port_variable].parse_default()
+    # Derived, not repeated: a new default in the registry moves the plan with it.
+    rasa = process("rasa")
+    moved = dataclasses.replace(REGISTERED_SETTINGS[rasa.port_variable], default="5999")
+    monkeypatch.setitem(REGISTERED_SETTINGS, rasa.port_variable, moved)
+    assert rasa.default_port == 5999
 
 
 def test_secrets_and_settings_are_told_apart() -> None:
@@ -687,7 +692,7 @@ K8S_MUTATIONS: dict[str, tuple[Callable[[dict[tuple[str, str], dict]], None], li
         lambda m: _container(m["Deployment", "ecrin-review"])["env"][1]["valueFrom"][
             "secretKeyRef"
         ].update(optional=True),
-        ["Deployment ecrin-review: marks REVIEW_SECRET_KEY optional"],
+        ["Deployment ecrin-review: marks DATABASE_URL optional"],
     ),
     "a container port elsewhere": (
         lambda m: _container(m["Deployment", "ecrin-review"])["ports"][0].update(

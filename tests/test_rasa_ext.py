@@ -278,6 +278,7 @@ def test_every_change_to_rasa_in_bot_rasa_ext_is_a_registered_patch(
 # --- The patches with no test elsewhere ------------------------------------------------------
 
 
+@pytest.mark.slow  # waits out the one-second action timeout it checks
 def test_an_action_that_does_not_answer_is_given_up_in_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -78,7 +78,8 @@ else:
     from rasa.shared.core.domain import Domain
     from rasa.utils.tensorflow.models import RasaModel
 
-    from bot.rasa_ext import server
+    import rasa.core.agent as agent
+    from bot.rasa_ext import model_pulling, server
 
     store = InMemoryTrackerStore(Domain.empty())
     lock = inspect.signature(lock_store.LockStore.lock).parameters["lock_lifetime"].default
@@ -89,6 +90,7 @@ else:
         validated_once=action.RemoteAction._validate_action_result
         is server._validate_action_result,
         lean_models=RasaModel.load.__func__ is server._load_for_prediction,
+        starts_on_disk=agent.load_agent is model_pulling._load_agent,
     )
 print(json.dumps(found))
 """
@@ -114,6 +116,7 @@ def test_the_rasa_server_gets_every_server_patch() -> None:
         "store_itself": True,
         "validated_once": True,
         "lean_models": True,
+        "starts_on_disk": True,
     }
 
 

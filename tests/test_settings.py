@@ -45,12 +45,17 @@ def test_names_are_unique_and_look_like_environment_variables() -> None:
     assert all(re.fullmatch(r"[A-Z][A-Z0-9_]+", name) for name in names)
 
 
-def test_the_process_plan_names_only_registered_variables_with_the_same_defaults() -> None:
+def test_the_process_plan_names_only_registered_variables_and_takes_their_defaults() -> None:
     for kind in PLAN:
         unregistered = kind.reads - set(QUIET_ENV) - set(BY_NAME)
         assert not unregistered, f"{kind.name} reads unregistered variables: {unregistered}"
         if kind.port_variable:
-            assert BY_NAME[kind.port_variable].parse_default() == kind.default_port, kind.name
+            # The plan's default port is the registry's (bot.processes.ProcessKind.default_port),
+            # and the settings give it when the variable is unset.
+            registered = BY_NAME[kind.port_variable]
+            assert registered.concern == "network" and registered.default, kind.name
+            assert kind.default_port == int(registered.default), kind.name
+            assert kind.listen_port({}) == kind.default_port, kind.name
         if kind.interface_variable:
             assert BY_NAME[kind.interface_variable].parse_default() == LOOPBACK, kind.name
 
@@ -68,6 +73,7 @@ def test_every_secret_of_the_process_plan_is_hidden_or_shown_without_its_passwor
         "TELEGRAM_TOKEN": f"123:{marker}",
         "TELEGRAM_WEBHOOK_SECRET": f"webhook-{marker}",
         "PSEUDONYM_SECRET": f"pseudonym-key-{marker}",
+        "MODEL_SERVER_TOKEN": f"model-server-token-{marker}" * 2,
     }
     plan_secrets = set().union(*(kind.secrets | kind.optional_secrets for kind in PLAN))
     assert plan_secrets <= set(values), "a secret of the plan is missing from this test"

@@ -30,6 +30,9 @@ from bot.settings import PROJECT_ROOT
 from bot.supervisor import Launch, Processes, StartError
 from tests.conftest import seed_database
 
+# Every test here starts processes and waits through their restarts (seconds each).
+pytestmark = pytest.mark.slow
+
 CRASH = [sys.executable, "-c", "import sys; sys.exit(3)"]
 SLEEP = [sys.executable, "-c", "import time; time.sleep(600)"]
 

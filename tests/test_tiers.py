@@ -1,11 +1,20 @@
 """The test tiers (tests/conftest.py): a test is marked from the fixtures it uses, so
-`make test-fast` can leave out what needs a trained model, a browser or a service."""
+`make test-fast` can leave out what needs a trained model, a browser or a service; and what
+keeps that tier fast does not change what the tests see."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import FIXTURE_MARKERS, PARAMETER_MARKERS, tier_markers
+from tests.conftest import (
+    FIXTURE_MARKERS,
+    PARAMETER_MARKERS,
+    _migrate_and_seed,
+    seed_database,
+    tier_markers,
+)
 
 
 @pytest.mark.parametrize(
@@ -50,3 +59,36 @@ def test_every_fixture_the_tiers_name_is_defined() -> None:
     defined = set(vars(tests.conftest)) | set(vars(tests.review.conftest))
     named = set(FIXTURE_MARKERS) | {fixture for fixture, _ in PARAMETER_MARKERS}
     assert named - defined == set()
+
+
+def _rows(url: str) -> dict[str, list[tuple]]:
+    import sqlalchemy as sa
+
+    from bot import db
+
+    engine = db.get_engine(url)
+    with engine.connect() as connection:
+        tables = sa.inspect(connection).get_table_names()
+        return {
+            table: sorted(map(tuple, connection.execute(sa.text(f"SELECT * FROM {table}"))))
+            for table in tables
+        }
+
+
+def test_a_seeded_copy_holds_what_seeding_writes(tmp_path: Path) -> None:
+    """seed_database copies a SQLite database seeded earlier in the run instead of seeding
+    again: the copy must hold exactly what seeding would have written, for the seed events
+    and for other event files."""
+    events = Path(__file__).parent / "fixtures" / "events.yml"  # made-up, for tests
+    same = tmp_path / "same-events.yml"  # the same contents elsewhere: the same template
+    same.write_bytes(events.read_bytes())
+    for files in ((), (events,), (same,)):
+        name = "-".join(path.stem for path in files) or "seed"
+        seeded, copied = tmp_path / f"{name}-seeded.db", tmp_path / f"{name}-copied.db"
+        _migrate_and_seed(f"sqlite:///{seeded}", *files)
+        seed_database(f"sqlite:///{copied}", *files)  # a copy, from the second call on
+        seed_database(f"sqlite:///{tmp_path / f'{name}-again.db'}", *files)
+        expected = _rows(f"sqlite:///{seeded}")
+        assert expected["partners"] and expected["events"]
+        assert _rows(f"sqlite:///{copied}") == expected
+        assert _rows(f"sqlite:///{tmp_path / f'{name}-again.db'}") == expected

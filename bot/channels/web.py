@@ -7,7 +7,13 @@
 * `GET /webhooks/web/history?sender=…` — the transcript, so a reload keeps the conversation;
 * `POST /webhooks/web/forget` — erase this conversation; `GET /webhooks/web/privacy`;
 * `GET /webhooks/web/plan?<situation>&made=<date>` — a patient-involvement plan as a page to
-  keep (bot/plan_page.py), linked under the message that offers it.
+  keep (bot/plan_page.py), linked under the message that offers it;
+* `GET /webhooks/web/events.ics` — the upcoming events as a calendar to subscribe to, and
+  `GET /webhooks/web/events/<slug>.ics` — one of them to add ("Add to calendar" under an
+  events answer), both built by bot/ical.py from the database at each request;
+* `GET /webhooks/web/version` — `{"model": "<id>"}`, the registry id of the model this server
+  runs (bot/model_store.py; bot/rasa_ext/model_pulling.py), so anyone can tell which model
+  answers after a deployment; nothing else.
 
 The sender id is a random UUID the page keeps in localStorage: whoever holds it holds the
 conversation, like a session cookie.
@@ -16,6 +22,7 @@ conversation, like a session cookie.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import html
 import logging
@@ -27,7 +34,9 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot import dates, ical
 from bot.channels.rest import (
     BAD_SENDER_CHARS,
     MAX_SENDER_CHARS,
@@ -38,6 +47,7 @@ from bot.channels.rest import (
     read_body,
 )
 from bot.feedback import FEEDBACK_EMOJI
+from bot.model_rollout import model_id_of
 from bot.plan_page import (
     PAYLOAD_KEY,
     PlanRequestError,
@@ -70,6 +80,18 @@ PLAN_SECURITY_HEADERS = {
 # What a shared cache or the browser's disk must not keep: a transcript, a plan, an erasure.
 NOT_STORED = {"Cache-Control": "no-store"}
 
+# A calendar file is data, never a page: nothing in it may load or run if a browser shows it.
+# It is public, but asked again each time (no-cache), so a change staff make shows at once.
+CALENDAR_HEADERS = {
+    **BASE_SECURITY_HEADERS,
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; sandbox",
+    "Cache-Control": "no-cache",
+}
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+FEED_FILENAME = "ecrin-events.ics"
+# The feed's length: a year of announced events is far fewer.
+FEED_LIMIT = 100
+
 
 def page_security_headers(ancestors: str) -> dict[str, str]:
     """Headers of the chat page and the privacy page. The page loads nothing from elsewhere,
@@ -101,6 +123,9 @@ def not_stored(
 
 
 PLAN_UNAVAILABLE = "the plan page is unavailable right now; please try again in a moment"
+EVENTS_UNAVAILABLE = "The events calendar is unavailable right now; please try again in a moment."
+NO_SUCH_EVENT = "No such event: it may have been removed, or its date has passed."
+BAD_EVENT_ADDRESS = "Not an event's address: expected events/<event>.ics."
 FORGET_FAILED = "the conversation was not erased: please try again in a moment"
 
 
@@ -176,6 +201,14 @@ class WebChatInput(RestInput):
                 )
             return response.json({"erased_events": erased})
 
+        @webhook.route("/version", methods=["GET"])
+        @not_stored
+        async def version(request: Request) -> HTTPResponse:
+            limited = await self.over_limit(request)
+            if limited is not None:
+                return limited
+            return model_version(request.app.ctx.agent)
+
         @webhook.route("/plan", methods=["GET"])
         @not_stored
         async def plan(request: Request) -> HTTPResponse:
@@ -194,7 +227,86 @@ class WebChatInput(RestInput):
             headers = {**PLAN_SECURITY_HEADERS, "Content-Disposition": f'inline; filename="{name}"'}
             return response.html(page, headers=headers)
 
+        @webhook.route("/events.ics", methods=["GET"])
+        async def events_feed(request: Request) -> HTTPResponse:
+            limited = await self.over_limit(request)
+            if limited is not None:
+                return limited
+            return await _calendar_reply(feed_file, FEED_FILENAME, "inline")
+
+        @webhook.route("/events/<name:str>", methods=["GET"])
+        async def event_file(request: Request, name: str) -> HTTPResponse:
+            limited = await self.over_limit(request)
+            if limited is not None:
+                return limited
+            slug = name.removesuffix(".ics")
+            if not name.endswith(".ics") or not ical.SLUG_PATTERN.fullmatch(slug):
+                return _plain(BAD_EVENT_ADDRESS, 400)
+            return await _calendar_reply(
+                functools.partial(single_event_file, slug), f"{slug}.ics", "attachment"
+            )
+
         webhook.static("/static", str(STATIC_DIR), name="web_static")
+
+
+def model_version(agent: Any) -> HTTPResponse:
+    """`{"model": id}` and nothing else: the registry id the agent's fingerprint carries (the
+    ETag of the model it pulled, or the id of the archive it started on); null for a model
+    without one, and a 503 while no model is loaded (a new replica, or a model server that
+    sent nothing yet to a server that had no model)."""
+    loaded = getattr(agent, "processor", None) is not None
+    model = model_id_of(getattr(agent, "fingerprint", None)) if loaded else None
+    return response.json(
+        {"model": model}, status=200 if loaded else 503, headers=BASE_SECURITY_HEADERS
+    )
+
+
+def feed_file() -> bytes:
+    """The upcoming events' calendar (blocking: the database)."""
+    from bot.db import session_scope
+    from bot.events import upcoming_events
+
+    now = dt.datetime.now(dt.timezone.utc)
+    with session_scope() as session:
+        return ical.calendar_feed(upcoming_events(session, dates.today(), FEED_LIMIT), now)
+
+
+def single_event_file(slug: str) -> bytes | None:
+    """One live event's file, a recurring one on its next date; None when there is no such
+    event, or it has no date to add (blocking: the database)."""
+    from bot.db import session_scope
+    from bot.events import event_by_slug
+
+    with session_scope() as session:
+        event = event_by_slug(session, slug, dates.today())
+        if event is None or event.starts_at is None:
+            return None
+        return ical.single_event(event)
+
+
+async def _calendar_reply(
+    build: Callable[[], bytes | None], filename: str, disposition: str
+) -> HTTPResponse:
+    """`build()`'s calendar, run off the event loop; a 404 for nothing to serve and a 503,
+    logged, when the database cannot be read (the file is then unknown, not missing)."""
+    try:
+        body = await asyncio.to_thread(build)
+    except SQLAlchemyError as error:
+        logger.error("The events calendar could not read the database: %s", error)
+        return _plain(EVENTS_UNAVAILABLE, 503, {"Retry-After": "30"})
+    except Exception:  # the data cannot be read (a bad stored rule): ours to fix, logged
+        logger.exception("Building an events calendar failed")
+        return _plain(EVENTS_UNAVAILABLE, 503, {"Retry-After": "30"})
+    if body is None:
+        return _plain(NO_SUCH_EVENT, 404)
+    headers = {**CALENDAR_HEADERS, "Content-Disposition": f'{disposition}; filename="{filename}"'}
+    return response.raw(body, content_type=CALENDAR_TYPE, headers=headers)
+
+
+def _plain(reason: str, status: int, headers: dict[str, str] | None = None) -> HTTPResponse:
+    return response.text(
+        reason, status=status, headers={**BASE_SECURITY_HEADERS, **NOT_STORED, **(headers or {})}
+    )
 
 
 def plan_page(query: str, made: str | None) -> tuple[str, str]:
@@ -228,8 +340,9 @@ def transcript(events: Any) -> list[dict[str, Any]]:
     """User and assistant messages, as the page shows them (button clicks by their title).
 
     A rating carries its payload as `feedback`, so the page shows the answer before it as
-    rated (a typed 👍 is just a message). A message that offered a plan carries it as
-    `custom`, as the webhook's reply did, so its links come back too."""
+    rated (a typed 👍 is just a message). A message that offered a plan, or listed events to
+    add to a calendar, carries them as `custom`, as the webhook's reply did, so its links
+    come back too."""
     from rasa.shared.core.events import BotUttered, UserUttered
 
     shown: list[dict[str, Any]] = []
@@ -244,16 +357,18 @@ def transcript(events: Any) -> list[dict[str, Any]]:
             if text and not text.startswith("/"):
                 shown.append({"from": "user", "text": text})
         elif isinstance(event, BotUttered):
-            plan = _plan_payload(event.data.get("custom"))
-            if not (event.text or event.data.get("buttons") or plan):
+            custom = event.data.get("custom")
+            kept = {PAYLOAD_KEY: _plan_payload(custom), ical.PAYLOAD_KEY: ical.read_links(custom)}
+            kept = {key: value for key, value in kept.items() if value}
+            if not (event.text or event.data.get("buttons") or kept):
                 continue
             entry = {
                 "from": "bot",
                 "text": event.text or "",
                 "buttons": event.data.get("buttons") or [],
             }
-            if plan:
-                entry["custom"] = {PAYLOAD_KEY: plan}
+            if kept:
+                entry["custom"] = kept
             shown.append(entry)
     return shown
 

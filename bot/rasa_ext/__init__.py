@@ -8,6 +8,8 @@ release they were written for, or when any Rasa function they replace or rely on
 * telemetry: telemetry and crash reports off, in every Rasa process;
 * server: the Rasa server's changes (fail loudly, action timeout and lock lifetime, action
   replies validated once, models loaded for prediction only);
+* model_pulling: the Rasa server starts on the model on disk, then follows the live model
+  through the model server;
 * action_server: rasa-sdk's action server (plain actions in worker threads);
 * tracker_store, lock_store, nlg: the classes endpoints.yml, `bot run` and config.yml name.
 
@@ -25,6 +27,7 @@ from bot.rasa_ext.registry import PATCHES, Patch
 MODULES = (
     "bot.rasa_ext.telemetry",
     "bot.rasa_ext.server",
+    "bot.rasa_ext.model_pulling",
     "bot.rasa_ext.action_server",
     "bot.rasa_ext.tracker_store",
     "bot.rasa_ext.lock_store",

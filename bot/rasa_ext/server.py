@@ -34,6 +34,7 @@ import logging
 import os
 from typing import Any
 
+from bot.rasa_ext.model_pulling import start_on_the_model_on_disk
 from bot.rasa_ext.registry import patch
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def apply_server_patches(action_timeout: int, lock_lifetime: int) -> None:
     fail_loudly_on_tracker_store_errors()
     validate_action_replies_once()
     load_models_for_prediction()
+    start_on_the_model_on_disk()
 
 
 @patch(

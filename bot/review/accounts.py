@@ -94,6 +94,11 @@ class Staff:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def can_edit(self) -> bool:
+        """May change the assistant's data (events, partners): editors and admins."""
+        return self.role in ("editor", "admin")
+
 
 class LoginOutcome(Enum):
     OK = "ok"

@@ -4,7 +4,8 @@ shares.
 Every page goes through bot.review.context.guarded (session, role, CSRF; the page in a worker
 thread), set here per route with `page()`: the access rules of the whole app can be read in
 the table below. The pages are in bot.review.pages, one module per page; the data they show
-comes from bot.tracker_db.
+comes from bot.tracker_db, except the Events and Partners pages', which read and change the
+assistant's own database (DATABASE_URL) through bot.curation.
 """
 
 from __future__ import annotations
@@ -20,11 +21,26 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.model_rollout import MODEL_SERVER_PATH
 from bot.review.config import ReviewSettings
 from bot.review.context import CSRF_FIELD, ReviewState, page
 from bot.review.middleware import ClientAddress, SecurityHeaders
+from bot.review.model_server import live_model_archive
 from bot.review.nlu import NluInbox
-from bot.review.pages import conversation, dashboard, handoffs, inbox, login, nlu, staff
+from bot.review.pages import (
+    conversation,
+    corrections,
+    dashboard,
+    event_upload,
+    events,
+    handoffs,
+    inbox,
+    login,
+    models,
+    nlu,
+    partners,
+    staff,
+)
 from bot.review.rendering import template_environment
 from bot.tracker_db.engine import get_engine
 from bot.tracker_db.store import ConversationStore
@@ -62,6 +78,8 @@ def routes() -> list[Route | Mount]:
     post = ("POST",)
     return [
         Route("/health", health, methods=["GET"]),
+        # For the Rasa servers, with MODEL_SERVER_TOKEN; never a staff session.
+        Route(MODEL_SERVER_PATH, live_model_archive, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         page("/login", login.login_form, anonymous=True),
         page("/login", login.login, post, anonymous=True),
@@ -79,8 +97,33 @@ def routes() -> list[Route | Mount]:
         page("/nlu", nlu.nlu_inbox),
         page("/nlu/label", nlu.nlu_label, post),
         page("/nlu/export.yml", nlu.nlu_export),
+        page("/corrections", corrections.corrections_page),
+        page("/corrections/undo", corrections.correction_undo, post),
         page("/handoffs", handoffs.handoffs),
         page("/dashboard", dashboard.dashboard),
+        page("/events", events.events_list),
+        page("/events/new", events.event_new_form),
+        page("/events/new", events.event_new, post, editor=True),
+        page("/events/edit", events.event_edit_form),
+        page("/events/edit", events.event_edit, post, editor=True),
+        page("/events/retire", events.event_retire, post, editor=True),
+        page("/events/restore", events.event_restore, post, editor=True),
+        page("/events/history", events.event_history),
+        page("/events/upload", event_upload.upload_form),
+        page("/events/upload", event_upload.upload_preview, post, editor=True),
+        page("/events/upload/apply", event_upload.upload_apply, post, editor=True),
+        page("/partners", partners.partners_list),
+        page("/partners/new", partners.partner_new_form),
+        page("/partners/new", partners.partner_new, post, editor=True),
+        page("/partners/edit", partners.partner_edit_form),
+        page("/partners/edit", partners.partner_edit, post, editor=True),
+        page("/partners/retire", partners.partner_retire, post, editor=True),
+        page("/partners/restore", partners.partner_restore, post, editor=True),
+        page("/partners/history", partners.partner_history),
+        # Training and deploying models (bot/review/pages/models.py).
+        page("/models", models.models_page, editor=True),
+        page("/models/train", models.models_train, post, editor=True),
+        page("/models/rollback", models.models_rollback, post, editor=True),
         page("/staff", staff.staff_page, admin=True),
         page("/staff/add", staff.staff_add, post, admin=True),
         page("/staff/remove", staff.staff_remove, post, admin=True),

@@ -7,7 +7,9 @@ readers read.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
@@ -19,6 +21,15 @@ MARGIN_LEFT = 44
 MARGIN_BOTTOM = 24
 MARGIN_TOP = 10
 BAR_COLOUR = "#2f6fb0"
+MARKER_COLOUR = "#333"
+
+
+@dataclass(frozen=True)
+class ChartMarker:
+    """A day to mark on the daily charts (a model went live), with what happened."""
+
+    day: dt.date
+    label: str
 
 
 def _number(value: float) -> str:
@@ -36,10 +47,12 @@ def daily_bars(
     colour: str = BAR_COLOUR,
     top: float | None = None,
     no_data: str = "Nothing to show for this period.",
+    markers: Sequence[ChartMarker] = (),
 ) -> Markup:
     """A bar per day, with the highest value (or `top`) on the axis and a date label every
     week. A day whose value is None gets no bar: nothing was measured, which is not zero (a
-    rate of 0 % shows as a sliver on the axis, so the two look different)."""
+    rate of 0 % shows as a sliver on the axis, so the two look different). Each of `markers`
+    is a dashed vertical line through its day, labelled in its tooltip."""
     fmt: Callable[[float], str] = _percent if percent else _number
     measured = [point.value for point in points if point.value is not None]
     top = top or max(measured, default=0) or 1
@@ -83,8 +96,29 @@ def daily_bars(
                 f'<text x="{x + bar / 2:.1f}" y="{HEIGHT - 6}" text-anchor="{anchor}" '
                 f'font-size="11" fill="#555">{point.day:%d %b}</text>'
             )
+    parts += _marker_lines(points, markers, step)
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _marker_lines(
+    points: Sequence[DailyCount], markers: Sequence[ChartMarker], step: float
+) -> list[str]:
+    """One dashed line per marked day of the chart (markers of one day share it)."""
+    index = {point.day: number for number, point in enumerate(points)}
+    labels: dict[int, list[str]] = {}
+    for marker in markers:
+        if marker.day in index:
+            labels.setdefault(index[marker.day], []).append(marker.label)
+    lines = []
+    for number, said in sorted(labels.items()):
+        x = MARGIN_LEFT + number * step + step / 2
+        lines.append(
+            f'<line class="marker" x1="{x:.1f}" y1="{MARGIN_TOP}" x2="{x:.1f}" '
+            f'y2="{HEIGHT - MARGIN_BOTTOM}" stroke="{MARKER_COLOUR}" stroke-width="1.5" '
+            f'stroke-dasharray="4 3"><title>{escape("; ".join(said))}</title></line>'
+        )
+    return lines
 
 
 def horizontal_bars(

@@ -3,13 +3,15 @@ the tracker store)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.settings import PROJECT_ROOT, current
 
 # Where the known intents and retrieval keys come from, and where exports are merged back.
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
+TRAINING_COMMAND = (sys.executable, "-m", "bot.cli", "models", "train", "--job")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,17 @@ class ReviewSettings:
     max_login_failures: int = 5
     login_window_seconds: int = 15 * 60
     nlu_dir: Path = NLU_DIR
+    # The events and partners database the assistant answers from (DATABASE_URL); None: the
+    # process's own setting, read by bot.db when the data pages first query it.
+    lookup_database_url: str | None = None
+    # The trained models' archives, corrections files and logs (MODEL_STORE_DIR).
+    model_store_dir: Path = field(default_factory=lambda: Path(current().stores.model_store_dir))
+    # "Train and deploy" runs this in the background with the queued job's id appended (the
+    # training job, which loads Rasa: never imported here); tests give a harmless command.
+    training_command: tuple[str, ...] = TRAINING_COMMAND
+    # What the Rasa servers show to download the live model (MODEL_SERVER_TOKEN;
+    # bot/review/model_server.py); None: the model server is off.
+    model_server_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls) -> ReviewSettings:
@@ -38,4 +51,7 @@ class ReviewSettings:
             secret_key=settings.review.session_secret(),
             secure_cookies=settings.review.secure_cookies,
             low_confidence=settings.review.low_confidence,
+            lookup_database_url=settings.stores.database_url,
+            model_store_dir=Path(settings.stores.model_store_dir),
+            model_server_token=settings.model_server.token,
         )

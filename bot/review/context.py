@@ -104,7 +104,7 @@ View = Callable[[Context], Response]
 
 
 def guarded(
-    view: View, *, admin: bool = False, anonymous: bool = False
+    view: View, *, admin: bool = False, editor: bool = False, anonymous: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:
     """The endpoint for `view`: session, role and CSRF checks, then the view in a thread."""
 
@@ -129,6 +129,8 @@ def guarded(
                 return RedirectResponse(login, status_code=303)
             if admin and not staff.is_admin:
                 raise HTTPException(403, "This page is for administrators.")
+            if editor and not staff.can_edit:
+                raise HTTPException(403, "Only editors and administrators may change this data.")
         form = None
         if request.method == "POST":
             form = await request.form()
@@ -157,5 +159,6 @@ def _check_text(items: list[tuple[str, Any]], where: str) -> None:
 
 def page(path: str, view: View, methods: tuple[str, ...] = ("GET",), **rules: bool) -> Route:
     """The route serving `view` at `path` through `guarded` with `rules` (admin=True: for
-    administrators only; anonymous=True: no login needed)."""
+    administrators only; editor=True: for editors and administrators; anonymous=True: no login
+    needed)."""
     return Route(path, guarded(view, **rules), methods=list(methods), name=view.__name__)

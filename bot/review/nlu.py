@@ -4,6 +4,9 @@ as Rasa NLU training data — the loop that improves the model.
 An open item is a typed user message whose intent confidence is below the threshold (which
 includes every `nlu_fallback`) and that nobody has labelled yet. Staff mark it correct,
 relabel it with a known intent or retrieval key (e.g. `faq_trials/placebo`), or dismiss it.
+A relabelled message also becomes a live correction (bot.tracker_db.corrections): the
+assistant answers the same wording with the new label at once, unless the guardrails refuse
+it (bot.corrections.check_correction), in which case nothing is saved.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.engine import Engine
 
+from bot.corrections import Correction, CorrectionRefused
+from bot.tracker_db.corrections import add_correction, undo_corrections_of_message
 from bot.tracker_db.messages import sync_messages
 from bot.tracker_db.paging import Page, clamp_page
 from bot.tracker_db.schema import events, messages, nlu_labels
@@ -145,9 +150,10 @@ class NluInbox:
 
     def label(
         self, event_id: int, action: str, by: str, known: Iterable[str], label: str = ""
-    ) -> None:
+    ) -> Correction | None:
         """Record staff's verdict on one message: "correct", "relabel" (to `label`),
-        "dismiss", or "reopen" (forget the verdict)."""
+        "dismiss", or "reopen" (forget the verdict). A relabel also makes the live correction
+        it returns; a verdict replacing it undoes the correction the previous one made."""
         with self.engine.begin() as connection:
             row = connection.execute(
                 sa.select(events.c.id, events.c.sender_id, events.c.timestamp, events.c.data).where(
@@ -158,8 +164,10 @@ class NluInbox:
                 raise LabelError("That message does not exist (any more).")
             message = read_user_message(*row)
             connection.execute(nlu_labels.delete().where(nlu_labels.c.event_id == event_id))
+            undo_corrections_of_message(connection, event_id, by)
             if action == "reopen":
-                return
+                return None
+            correction = None
             predicted = message.prediction.label
             known = set(known)
             if action == "correct":
@@ -175,6 +183,12 @@ class NluInbox:
                 if chosen not in known:
                     raise LabelError(f"{chosen!r} is not an intent or retrieval key in data/nlu/.")
                 status = "relabelled"
+                try:  # in this transaction: a refused correction saves no label either
+                    correction = add_correction(
+                        connection, message.text, chosen, by, predicted, event_id
+                    )
+                except CorrectionRefused as refused:
+                    raise LabelError(str(refused)) from refused
             elif action == "dismiss":
                 status, chosen = "dismissed", None
             else:
@@ -191,6 +205,7 @@ class NluInbox:
                     labelled_at=time.time(),
                 )
             )
+        return correction
 
 
 # --- Export ---------------------------------------------------------------------------------

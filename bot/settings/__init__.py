@@ -58,6 +58,8 @@ class Stores:
     tracker_store_url: str = field(repr=False)
     lock_store_url: str | None = field(repr=False)
     faq_answers_dir: str | None
+    # The trained models' archives, corrections files and logs (bot/model_store.py).
+    model_store_dir: str
 
     @property
     def lock_store(self) -> dict[str, object] | None:
@@ -110,6 +112,18 @@ def _network_value(network: Network, variable: str, kind: Any) -> Any:
     if registered is None or registered.concern != "network" or registered.parse is not kind:
         raise KeyError(f"{variable} is not a registered {kind.__name__} variable")
     return getattr(network, registered.field)
+
+
+@dataclass(frozen=True)
+class ModelServer:
+    """How the Rasa servers follow the live model: Rasa's model server protocol, answered by the
+    review app (bot/review/model_server.py) and pulled by every Rasa server (bot/serve.py
+    writes the `models:` section of its endpoints file)."""
+
+    # MODEL_SERVER_URL as given; None: the review app on the same host.
+    url: str | None
+    token: str | None = field(repr=False)
+    pull_seconds: int
 
 
 @dataclass(frozen=True)
@@ -244,6 +258,7 @@ class Settings:
     """Every setting of the assistant, typed and checked, one frozen object per concern."""
 
     stores: Stores
+    model_server: ModelServer
     network: Network
     timeouts: Timeouts
     rate_limits: RateLimits
@@ -294,6 +309,12 @@ class Settings:
                 tracker_store_url=values["TRACKER_STORE_URL"],
                 lock_store_url=values["LOCK_STORE_URL"],
                 faq_answers_dir=values["FAQ_ANSWERS_DIR"],
+                model_store_dir=values["MODEL_STORE_DIR"],
+            ),
+            model_server=ModelServer(
+                url=values["MODEL_SERVER_URL"],
+                token=values["MODEL_SERVER_TOKEN"],
+                pull_seconds=values["MODEL_PULL_SECONDS"],
             ),
             network=Network(
                 rasa_port=values["RASA_PORT"],

@@ -173,6 +173,11 @@ def review_secret_key(name: str, raw: str) -> str:
     return key
 
 
+# The token the Rasa servers show the model server (MODEL_SERVER_TOKEN) guards the trained
+# model as the session key guards staff sessions: the same length rule.
+model_server_token = review_secret_key
+
+
 # --- Trusted proxies ---------------------------------------------------------------------------
 
 

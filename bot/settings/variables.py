@@ -105,6 +105,44 @@ VARIABLES: tuple[Variable, ...] = (
         parse=P.text,
         meaning="a folder of faq_*.yml answers the Rasa server reads live instead of data/nlu",
     ),
+    Variable(
+        name="MODEL_STORE_DIR",
+        concern="stores",
+        field="model_store_dir",
+        parse=P.stripped,
+        meaning="where trained model archives, their corrections files and training logs are "
+        "kept (bot models, the review app's /models page); shared by the review app and the "
+        "model server",
+        default=str(PROJECT_ROOT / "models" / "store"),
+    ),
+    # --- the model server: how the Rasa servers follow the live model ---
+    Variable(
+        name="MODEL_SERVER_URL",
+        concern="model_server",
+        field="url",
+        parse=P.http_url,
+        meaning="where the Rasa servers pull the live model (the review app's "
+        "/model/live.tar.gz); default: the review app on this host, on REVIEW_PORT",
+    ),
+    Variable(
+        name="MODEL_SERVER_TOKEN",
+        concern="model_server",
+        field="token",
+        parse=P.model_server_token,
+        meaning="shared by the review app's model server and the Rasa servers that pull from "
+        "it, 32+ characters; unset: `bot run` makes one per run, a Rasa server alone pulls "
+        "nothing",
+        secret=True,
+    ),
+    Variable(
+        name="MODEL_PULL_SECONDS",
+        concern="model_server",
+        field="pull_seconds",
+        parse=P.whole_seconds,
+        meaning="seconds between two asks of a Rasa server for a new live model",
+        default="10",
+        show=_seconds,
+    ),
     # --- network: ports, interfaces, the action endpoint ---
     Variable(
         name="RASA_PORT",

@@ -4,7 +4,8 @@ app's `review_*` tables beside it, read, searched, erased and purged from here o
 Rasa writes the events through its own tracker store (bot/tracker_store.py); everything else
 that reaches this database comes through this package: the review app (bot.review), the CLI
 (`bot staff`, `bot review`, `bot privacy purge`), `bot run`'s retention schedule and the
-channels' "Forget me" (bot.privacy adds the conversation lock around the erasure).
+channels' "Forget me" and the admin's erase button (erasure.erase_conversation_locked, under
+the conversation's lock).
 
 Modules, each importing only those above it:
 
@@ -15,10 +16,12 @@ Modules, each importing only those above it:
 * `filters` (the inbox's filters and search as SQL), `inbox` (summaries, exports),
   `transcript` (one conversation), `handoffs`, `dashboard`: the reads, and `store`
   (`ConversationStore`), the review app's handle on them.
-* `erasure`: erase one conversation, purge old messages.
+* `conversation_lock`: Rasa's conversation lock in the shared Redis, for the review app,
+  which does not load Rasa; `erasure`: erase one conversation (under that lock, or the Rasa
+  server's own), purge old messages.
 
-Async-safe: every function is synchronous, blocking and bounded in time (connect, lock and
-statement timeouts, bot.tracker_db.engine); async code calls it through `asyncio.to_thread`,
-as bot.privacy.erase_conversation_locked does, and the review app runs its pages in a worker
-thread (bot.review.context.guarded).
+Async-safe: every database function is synchronous, blocking and bounded in time (connect,
+lock and statement timeouts, bot.tracker_db.engine); async code calls it through
+`asyncio.to_thread`, as erasure.erase_conversation_locked (async, for the channels) does, and
+the review app runs its pages in a worker thread (bot.review.context.guarded).
 """

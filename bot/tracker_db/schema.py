@@ -21,7 +21,8 @@ metadata = sa.MetaData(
     }
 )
 
-ROLES = ("reviewer", "admin")
+# reviewer: reads everything; editor: also changes events and partners; admin: everything.
+ROLES = ("reviewer", "editor", "admin")
 STATUSES = ("unread", "reviewed", "saved")
 LABEL_STATUSES = ("correct", "relabelled", "dismissed")
 TAG_COLOURS = ("grey", "red", "orange", "yellow", "green", "teal", "blue", "purple")
@@ -145,6 +146,88 @@ repeats = sa.Table(
     sa.Column("speaker", sa.String(8), nullable=False),  # "user" or "bot"
     # The earlier message it repeats (for the transcript's link).
     sa.Column("previous_event_id", sa.Integer, nullable=False),
+)
+
+# Live corrections (`bot.tracker_db.corrections`): a relabelled message's wording and its new
+# label, which every Rasa replica applies to new messages with the same wording. An undone
+# correction keeps its row (who undid it, when). At most one active row per wording: the
+# unique index covers active rows only, and is on a hash of the wording, as a message of up
+# to 2,000 characters can be longer than PostgreSQL indexes. Staff's work, like a training
+# example: not a per-conversation table (erasure and purge leave it; it holds masked text).
+corrections = sa.Table(
+    "review_corrections",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("normalised", sa.Text, nullable=False),
+    sa.Column("normalised_key", sa.String(64), nullable=False),  # SHA-256 of `normalised`
+    sa.Column("text", sa.Text, nullable=False),  # the message as stored (masked)
+    sa.Column("label", sa.String(255), nullable=False),
+    sa.Column("predicted", sa.String(255)),
+    sa.Column("event_id", sa.Integer),
+    sa.Column("created_by", sa.String(80)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("undone_by", sa.String(80)),
+    sa.Column("undone_at", sa.Float),
+    sa.Index(
+        "uq_review_corrections_active_key",
+        "normalised_key",
+        unique=True,
+        sqlite_where=sa.text("undone_at IS NULL"),
+        postgresql_where=sa.text("undone_at IS NULL"),
+    ),
+)
+
+# The trained models (bot/model_store.py): one row per training job and its archive; the
+# partial unique indexes let at most one row be live and one be training (the job's lock).
+MODEL_STATUSES = ("training", "candidate", "live", "rejected", "retired", "failed")
+models = sa.Table(
+    "review_models",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),  # "20261207-0815-3f2a": sorts by time
+    sa.Column("file_name", sa.String(255)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("stage", sa.String(16)),  # while training: preparing, training, evaluating, gate
+    sa.Column("method", sa.String(16)),  # finetune or full
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("base_model_id", sa.String(40)),
+    sa.Column("data_digest", sa.String(64)),
+    sa.Column("config_digest", sa.String(64)),
+    sa.Column("corrections_count", sa.Integer),
+    sa.Column("evaluation", sa.Text),  # JSON
+    sa.Column("reasons", sa.Text),  # JSON list
+    sa.Column("log_path", sa.String(500)),
+    sa.Column("pid", sa.Integer),
+    sa.Column("host", sa.String(255)),
+    sa.Column("heartbeat_at", sa.Float),
+    sa.Column("finished_at", sa.Float),
+    sa.Index(
+        "uq_review_models_live",
+        "status",
+        unique=True,
+        sqlite_where=sa.text("status = 'live'"),
+        postgresql_where=sa.text("status = 'live'"),
+    ),
+    sa.Index(
+        "uq_review_models_training",
+        "status",
+        unique=True,
+        sqlite_where=sa.text("status = 'training'"),
+        postgresql_where=sa.text("status = 'training'"),
+    ),
+)
+
+# Who put which model live, and when: the audit of deployments and rollbacks, and the
+# dashboard's markers.
+deployments = sa.Table(
+    "review_deployments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("model_id", sa.String(40), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),  # deploy or rollback
+    sa.Column("deployed_by", sa.String(80), nullable=False),
+    sa.Column("deployed_at", sa.Float, nullable=False, index=True),
+    sa.Column("previous_model_id", sa.String(40)),
 )
 
 # Tables with rows about one conversation: erasure and purge delete them with its events.

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +40,8 @@ from tests.review.seeding import (
 
 ADMIN = ("ada", "admin password 1")
 REVIEWER = ("rob", "reviewer password 1")
+# Created by the tests that need an editor (the data pages, the access matrix), not by seed().
+EDITOR = ("eddie", "editor password 1")
 SECRET = "a-test-secret-key-that-is-long-enough-0123456789"
 
 XSS = "<script>alert(1)</script>"
@@ -180,8 +184,29 @@ def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+# "Train and deploy" in the review tests: a model store of the run's own, and a job command
+# that only prints the job's id into its log, so no form post ever trains a model
+# (tests/test_training.py runs the real job).
+MODEL_STORE = tempfile.TemporaryDirectory(prefix="ecrin-review-models-")
+NO_TRAINING = (sys.executable, "-c", "import sys; print('training job', sys.argv[1])")
+
+
+# The events and partners the data pages and the dashboard's data health read: a seeded
+# SQLite copy per app, never the project's own database.
+LOOKUP_DATABASES = tempfile.TemporaryDirectory(prefix="ecrin-review-lookup-")
+
+
+def seeded_lookup_url() -> str:
+    from tests.conftest import seed_database
+
+    return seed_database(f"sqlite:///{Path(LOOKUP_DATABASES.name) / f'{uuid.uuid4().hex}.db'}")
+
+
 def settings_for(url: str, **overrides) -> ReviewSettings:
-    return ReviewSettings(database_url=url, secret_key=SECRET, **overrides)
+    defaults = {"model_store_dir": Path(MODEL_STORE.name), "training_command": NO_TRAINING}
+    if "lookup_database_url" not in overrides:
+        defaults["lookup_database_url"] = seeded_lookup_url()
+    return ReviewSettings(database_url=url, secret_key=SECRET, **{**defaults, **overrides})
 
 
 class Staff:

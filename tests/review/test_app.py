@@ -45,14 +45,37 @@ ROUTES = {
     ("/nlu", "GET"),
     ("/nlu/label", "POST"),
     ("/nlu/export.yml", "GET"),
+    ("/corrections", "GET"),
+    ("/corrections/undo", "POST"),
     ("/handoffs", "GET"),
     ("/dashboard", "GET"),
+    # The Events and Partners pages (tests/review/test_data_pages.py).
+    *(
+        (f"/{table}{page}", "GET")
+        for table in ("events", "partners")
+        for page in ("", "/new", "/edit", "/history")
+    ),
+    *(
+        (f"/{table}/{form}", "POST")
+        for table in ("events", "partners")
+        for form in ("new", "edit", "retire", "restore")
+    ),
+    ("/events/upload", "GET"),
+    ("/events/upload", "POST"),
+    ("/events/upload/apply", "POST"),
     ("/staff", "GET"),
     ("/staff/add", "POST"),
     ("/staff/remove", "POST"),
+    ("/models", "GET"),
+    ("/models/train", "POST"),
+    ("/models/rollback", "POST"),
     ("/health", "GET"),
+    ("/model/live.tar.gz", "GET"),
 }
 PUBLIC = {("/login", "GET"), ("/login", "POST"), ("/health", "GET")}
+# Outside the session rules: the model server answers its token only, never a session
+# (tests/review/test_model_server.py).
+TOKEN_ONLY = {("/model/live.tar.gz", "GET")}
 ADMIN_ONLY = {
     ("/staff", "GET"),
     ("/staff/add", "POST"),
@@ -75,7 +98,7 @@ def test_the_route_table_is_the_one_these_tests_cover() -> None:
     assert _app_routes() == ROUTES
 
 
-@pytest.mark.parametrize(("path", "method"), sorted(ROUTES - PUBLIC))
+@pytest.mark.parametrize(("path", "method"), sorted(ROUTES - PUBLIC - TOKEN_ONLY))
 def test_every_page_needs_a_session(seeded_sqlite: str, path: str, method: str) -> None:
     client = client_for(seeded_sqlite)
     reply = client.request(method, f"{path}?id={WEB_ID}", follow_redirects=False)

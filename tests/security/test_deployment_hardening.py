@@ -36,7 +36,8 @@ import pytest
 
 from bot.serve import free_port
 from tests.conftest import new_postgres_database, unreachable
-from tests.test_deployment import COMPOSE_TEST_ENV, NGINX_CONF, compose, our_services, role
+from tests.nginx_helpers import compose_nginx_config, nginx_binary
+from tests.test_deployment import COMPOSE_TEST_ENV, compose, our_services, role
 
 REDIS_PASSWORD = COMPOSE_TEST_ENV["REDIS_PASSWORD"]
 
@@ -288,16 +289,6 @@ def post(url: str, size: int) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def nginx_binary() -> str:
-    from bot.scaled import find_nginx
-
-    try:
-        return find_nginx()
-    except SystemExit as missing:
-        unreachable(str(missing))
-        raise
-
-
 @pytest.fixture
 def nginx_dir() -> Iterator[Path]:
     # Not pytest's tmp_path: nginx's workers (www-data, when the tests run as root) must be
@@ -341,37 +332,12 @@ def test_the_scaled_nginx_refuses_bodies_above_the_channels_limit(nginx_dir: Pat
         assert post(webhook, MAX_BODY_BYTES)[0] == 502
 
 
-def compose_nginx_config(prefix: Path, public: int, staff: int, closed: int) -> Path:
-    """deploy/nginx/compose.conf inside an `http {}` block as the official image wraps it,
-    listening on `public` and `staff`, its upstreams on a port where nothing listens."""
-    text = NGINX_CONF.read_text(encoding="utf-8")
-    text = re.sub(r"(server\s+)[\w.-]+:\d+", rf"\g<1>127.0.0.1:{closed}", text)
-    text = re.sub(r"listen\s+80;", f"listen 127.0.0.1:{public};", text)
-    text = re.sub(r"listen\s+8080;", f"listen 127.0.0.1:{staff};", text)
-    text = text.replace("/var/log/nginx/", f"{prefix}/")
-    (prefix / "compose.conf").write_text(text, encoding="utf-8")
-    temp = "\n".join(
-        f"    {kind}_temp_path {prefix}/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    config = prefix / "nginx.conf"
-    # Bodies stay in memory: as root, nginx's workers could not write to this private
-    # directory.
-    config.write_text(
-        f"pid {prefix}/nginx.pid;\nerror_log stderr;\nevents {{}}\n"
-        f"http {{\n{temp}\n    client_body_buffer_size 2m;\n"
-        f"    include {prefix}/compose.conf;\n}}\n",
-        encoding="utf-8",
-    )
-    return config
-
-
 def test_the_compose_nginx_refuses_large_bodies_per_server(nginx_dir: Path) -> None:
     from bot.channels.rest import MAX_BODY_BYTES
 
     nginx_binary()
     public, staff, closed = free_port(), free_port(), free_port()
-    config = compose_nginx_config(nginx_dir, public, staff, closed)
+    config = compose_nginx_config(nginx_dir, upstream_port=closed, listen={80: public, 8080: staff})
     webhook = f"http://127.0.0.1:{public}/webhooks/web/webhook"
     with running_nginx(config, nginx_dir, public):
         assert_refused_with_the_channels_reason(*post(webhook, MAX_BODY_BYTES + 1))

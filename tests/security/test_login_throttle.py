@@ -86,6 +86,7 @@ def test_rotating_forwarded_headers_from_an_untrusted_peer_are_throttled(
     assert refused.status_code == 429 and "retry-after" in refused.headers
 
 
+@pytest.mark.slow  # sleeps through the back-off it measures
 def test_a_distributed_guess_through_a_trusted_proxy_backs_off_but_never_locks_out(
     review_url, monkeypatch
 ) -> None:

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from bot.review import annotations
 from bot.review.context import Context
 from bot.review.pages.params import integer, param
-from bot.tracker_db.erasure import erase_conversation
+from bot.settings import current
+from bot.tracker_db.erasure import ErasureError, erase_conversation_beside_rasa
 from bot.tracker_db.schema import STATUSES, TAG_COLOURS
 
 
@@ -107,6 +108,14 @@ def conversation_erase(context: Context) -> Response:
     if context.field("confirm") != "yes":
         context.flash("Tick the box to confirm the erasure.", "error")
         return _back_to_conversation(context)
-    deleted = erase_conversation(sender_id, context.state.settings.database_url)
+    # Under the conversation's lock, as "Forget me" erases: a message being answered now
+    # would otherwise save the erased turns back (bot.tracker_db.erasure).
+    try:
+        deleted = erase_conversation_beside_rasa(
+            sender_id, context.state.settings.database_url, current().stores.lock_store_url
+        )
+    except ErasureError as error:
+        context.flash(f"Nothing was erased: {error.reason}. Try again in a minute.", "error")
+        return _back_to_conversation(context)
     context.flash(f"Conversation erased ({deleted} stored events deleted).")
     return context.redirect("/")

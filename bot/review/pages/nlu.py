@@ -34,7 +34,7 @@ def nlu_label(context: Context) -> Response:
     event_id = integer(context.field("event_id"))
     action = context.field("action")
     try:
-        context.state.nlu.label(
+        correction = context.state.nlu.label(
             event_id,
             action,
             context.who,
@@ -44,10 +44,16 @@ def nlu_label(context: Context) -> Response:
     except LabelError as error:
         context.flash(str(error), "error")
     else:
+        live = (
+            f" The assistant now answers these words with {correction.label}, within seconds "
+            "on every server (see Corrections)."
+            if correction is not None
+            else ""
+        )
         context.flash(
             {
                 "correct": "Marked as correct.",
-                "relabel": f"Relabelled as {context.field('label').strip()}.",
+                "relabel": f"Relabelled as {context.field('label').strip()}.{live}",
                 "dismiss": "Dismissed.",
                 "reopen": "Back in the open list.",
             }.get(action, "Saved.")

@@ -20,6 +20,7 @@
   ];
   var feedbackCount = 0;
   var latestFeedback = null;  // only the latest answer can be rated
+  var latestBotMessage = null;  // where an answer's calendar links go
 
   function newSender() {
     var id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
@@ -55,6 +56,7 @@
     item.appendChild(label);
     appendRich(item, text);
     log.appendChild(item);
+    if (who === "bot") { latestBotMessage = item; }
     item.scrollIntoView({ block: "end" });
   }
 
@@ -166,6 +168,42 @@
     item.scrollIntoView({ block: "end" });
   }
 
+  // The events an answer lists (bot/ical.py calendar_links), each with a link to its
+  // calendar file, "events/<slug>.ics" beside this page; anything else is not a link.
+  var CALENDAR_URL = /^events\/[A-Za-z0-9][A-Za-z0-9_.-]*\.ics$/;
+
+  function calendarLinks(custom) {
+    var listed = custom && custom.events;
+    if (!Array.isArray(listed)) { return []; }
+    return listed.filter(function (entry) {
+      return entry && typeof entry.title === "string" &&
+        CALENDAR_URL.test(String(entry.calendar_url));
+    });
+  }
+
+  // Right under the answer's text (its payload arrives as a reply of its own, after the
+  // "Show more" chips and the rating), so each link sits by the event it adds.
+  function addCalendarLinks(links) {
+    if (!links.length) { return; }
+    var item = document.createElement("li");
+    item.className = "calendar-links";
+    var list = document.createElement("ul");
+    links.forEach(function (entry) {
+      var line = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = entry.calendar_url;
+      link.textContent = "Add to calendar: " + entry.title;
+      line.appendChild(link);
+      list.appendChild(line);
+    });
+    item.appendChild(list);
+    if (latestBotMessage && latestBotMessage.parentNode === log) {
+      log.insertBefore(item, latestBotMessage.nextSibling);
+    } else {
+      log.appendChild(item);
+    }
+  }
+
   function showReplies(replies) {
     replies.forEach(function (reply) {
       if (reply.text) { addMessage("bot", reply.text); }
@@ -173,6 +211,7 @@
       if (isAnswer(reply.text)) { addFeedback(); }
       var plan = planOffered(reply.custom);
       if (plan) { addPlanLinks(plan); }
+      addCalendarLinks(calendarLinks(reply.custom));
     });
   }
 
@@ -219,6 +258,7 @@
     sender = newSender();
     log.textContent = "";
     latestFeedback = null;
+    latestBotMessage = null;
     input.focus();
   }
 
@@ -252,6 +292,7 @@
     .then(function (entries) {
       entries.forEach(function (entry, index) {
         if (entry.text || !planOffered(entry.custom)) { addMessage(entry.from, entry.text); }
+        if (entry.from === "bot") { addCalendarLinks(calendarLinks(entry.custom)); }
         if (entry.buttons && entry.buttons.length) {
           addButtons(entry.buttons, index !== entries.length - 1);
         }
