@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 
 TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml)
 
-.PHONY: help run test test-fast setup browser db train retrain eval score validate lint shell clean run-scaled nginx bench lock fuzz
+.PHONY: help run test test-fast setup browser db train retrain eval score validate lint shell clean run-scaled nginx bench lock fuzz screenshots
 
 help:
 	@echo "make run    set up and start the assistant (web chat, REST, action server)"
@@ -32,6 +32,7 @@ help:
 	@echo "make bench  benchmark against a stock rasa init bot (~6-10 min; bench/results/)"
 	@echo "make run-scaled  2 Rasa + 2 action servers behind nginx, on PostgreSQL and Redis"
 	@echo "make fuzz   tests/security with 10,000 generated cases per endpoint/property (long)"
+	@echo "make screenshots  docs/screenshots/*.png: the web chat empty, in a conversation, on a phone"
 
 run: setup $(MODEL)
 	$(BIN)/bot run
@@ -119,6 +120,17 @@ score: setup $(MODEL)
 # `rasa init` bot: see docs/benchmarks.md. Best on a quiet machine.
 bench: setup $(MODEL)
 	$(BIN)/python bench/compare.py
+
+# The README's pictures of the web chat (docs/screenshots/): the browser test that takes them,
+# against the real assistant, writing into the docs instead of a temporary directory. Debian's
+# colour emoji font (installed once, when missing) draws the 👍 / 👎 ratings.
+screenshots: setup $(MODEL) browser
+	@fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || { \
+	  echo "Installing Debian's fonts-noto-color-emoji (log: $(VENV)/apt-fonts.log)…"; \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-noto-color-emoji; } \
+	    > $(VENV)/apt-fonts.log 2>&1 || echo "No colour emoji font: the ratings show as boxes."; }
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider \
+	  tests/test_browser_first_impression.py -k test_screenshots_for_the_readme
 
 # The security tests with many more generated cases than `make test` (500 malformed
 # requests per public endpoint there): 10,000 per endpoint and per property. See

@@ -33,9 +33,10 @@ def say_events(
     """Answers the events question `text` (in `country` when given); False if the database
     is unavailable (the user is told, and the error logged).
 
-    The events the answer lists travel with it as a custom payload, so the web chat shows an
-    "Add to calendar" link under each (bot/ical.py); the text stays as it is, and channels
-    without calendar links (Telegram) skip the payload."""
+    The events the answer lists travel with it as a custom payload (bot/ical.py
+    event_entries): the web chat and Telegram show each as a card (bot/presentation.py), with
+    an "Add to calendar" link where it has a date to come; the text stays as it is, which the
+    REST channel answers."""
     today = dates.today()
     query = events.parse_query(text, today)
     if country is not None:
@@ -44,7 +45,7 @@ def say_events(
         with session_scope() as session:
             result = events.answer(session, query, today, page)
             # Inside the session: the listed rows are read before it closes.
-            links = ical.calendar_links(result.listed, today)
+            listed = ical.event_entries(result.listed, today)
     except SQLAlchemyError:
         logger.exception("Event look-up failed")
         dispatcher.utter_message(response="utter_lookup_unavailable")
@@ -56,7 +57,7 @@ def say_events(
     dispatcher.utter_message(
         text=result.text,
         buttons=buttons,
-        json_message={ical.PAYLOAD_KEY: links} if links else None,
+        json_message={ical.PAYLOAD_KEY: listed} if listed else None,
     )
     return True
 

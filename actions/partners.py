@@ -24,12 +24,46 @@ class ValidatePartnerForm(CountryValidation, FormValidationAction):
         return "validate_partner_form"
 
 
+# The custom payload that carries the partner an answer names, as a card (bot/presentation.py).
+PARTNERS_KEY = "partners"
+
+
+def partner_cards(country: Country | None) -> list[dict[str, str | None]]:
+    """The ECRIN partner the answer for `country` names (the first, as bot.partners.answer
+    does), as a card: name, city, country, website and contact page. None without a country
+    (the answer points to the office) or without a partner there, and none (logged) when the
+    database cannot be read: the answer's text still goes out."""
+    if country is None:
+        return []
+    try:
+        with session_scope() as session:
+            found = partners.lookup(session, country).ecrin_partners
+            if not found:
+                return []
+            partner = found[0]
+            return [
+                {
+                    "name": partner.display_name,
+                    "city": partner.city or None,
+                    "country": country.name,
+                    "website": partner.website or None,
+                    "contact": partner.contact_url or None,
+                }
+            ]
+    except SQLAlchemyError:
+        logger.exception("Partner card look-up failed for %s", country.iso)
+        return []
+
+
 def say_partner(dispatcher: CollectingDispatcher, country: Country | None) -> None:
+    """The partner to contact in `country`; the web chat and Telegram show it as a card
+    beside the text, which stays as the REST channel answers it."""
     text = partners.contacts(country)
     if text is None:
         dispatcher.utter_message(response="utter_lookup_unavailable")
-    else:
-        dispatcher.utter_message(text=text)
+        return
+    cards = partner_cards(country)
+    dispatcher.utter_message(text=text, json_message={PARTNERS_KEY: cards} if cards else None)
 
 
 class ActionFindPartner(Action):

@@ -100,6 +100,111 @@ def calendar_links(events: Iterable[CalendarEvent], today: dt.date) -> list[dict
     return links
 
 
+# How a card names an event's attendance (bot.presentation.EventCard.attendance).
+CARD_ATTENDANCE = {
+    Attendance.IN_PERSON: "in person",
+    Attendance.ONLINE: "online",
+    Attendance.HYBRID: "hybrid",
+}
+# The fields an entry carries beside slug, title and calendar_url, for the chat's event cards
+# (bot/presentation.py); an entry that has them is read back as a card.
+CARD_FIELDS = (
+    "starts_on",
+    "ends_on",
+    "all_day",
+    "time_label",
+    "yearly",
+    "place",
+    "attendance",
+    "audience",
+    "url",
+)
+
+
+def event_entries(events: Iterable[CalendarEvent], today: dt.date) -> list[dict[str, Any]]:
+    """Every listed event as an entry of the answer's custom payload, in the text's order:
+    {slug, title, calendar_url} as `calendar_links` gives them (calendar_url None for a past
+    event or a self-paced course, which have nothing to add to a calendar), and the fields
+    of its card: dates as ISO dates in the event's own zone, time, place, attendance,
+    audience and page. A channel that shows cards drops the text's bullet list for them."""
+    addable = {link["slug"]: link["calendar_url"] for link in calendar_links(events, today)}
+    return [
+        {
+            "slug": event.slug,
+            "title": event.title,
+            "calendar_url": addable.get(event.slug),
+            **card_fields(event),
+        }
+        for event in events
+    ]
+
+
+def card_fields(event: CalendarEvent) -> dict[str, Any]:
+    """The card of one event (see CARD_FIELDS), from the same data its line in the text says."""
+    from bot.events import _zone_label
+
+    starts, ends = event.local(event.starts_at), event.local(event.ends_at)
+    all_day = starts is not None and is_all_day(starts, ends)
+    time_label = None
+    if starts is not None and not all_day:
+        zone = _zone_label(event, starts)  # type: ignore[arg-type]
+        same_day = ends is not None and ends.date() == starts.date() and ends != starts
+        time_label = (
+            f"{starts:%H:%M} to {ends:%H:%M} {zone}"
+            if same_day and ends is not None
+            else f"starting at {starts:%H:%M} {zone}"
+        )
+    online = event.attendance == Attendance.ONLINE or (event.attendance is None and event.online)
+    attendance = "online" if online else CARD_ATTENDANCE.get(event.attendance, "in person")
+    audience = getattr(event, "audience", None)
+    return {
+        "starts_on": starts.date().isoformat() if starts else None,
+        "ends_on": ends.date().isoformat() if ends else None,
+        "all_day": all_day,
+        "time_label": time_label,
+        "yearly": bool(event.recurrence),
+        "place": None if online else (event.location or None),
+        "attendance": attendance,
+        "audience": audience if isinstance(audience, str) and audience else None,
+        "url": event.url or None,
+    }
+
+
+def read_entries(custom: Any) -> list[dict[str, Any]]:
+    """The events entries of a message's custom payload, each checked (a stored payload is
+    shown back by the history page): the calendar address rebuilt from the slug, and only
+    where the entry had one; the card fields kept as plain values of their type. An entry
+    without card fields reads as `read_links` reads it."""
+    found = custom.get(PAYLOAD_KEY) if isinstance(custom, Mapping) else None
+    entries: list[dict[str, Any]] = []
+    for entry in found if isinstance(found, list) else []:
+        if not isinstance(entry, Mapping):
+            continue
+        slug, title = entry.get("slug"), entry.get("title")
+        path = calendar_path(slug) if isinstance(slug, str) else None
+        if not isinstance(title, str) or path is None:
+            continue
+        if "attendance" not in entry:  # an older payload: links only
+            entries.append({"slug": slug, "title": title, "calendar_url": path})
+            continue
+        kept: dict[str, Any] = {
+            "slug": slug,
+            "title": title,
+            "calendar_url": path if entry.get("calendar_url") else None,
+        }
+        for field in CARD_FIELDS:
+            value = entry.get(field)
+            if field in ("all_day", "yearly"):
+                kept[field] = value is True
+            elif field == "url":  # an address a page may link to: the web's, nothing else
+                web = isinstance(value, str) and value.startswith(("https://", "http://"))
+                kept[field] = value if web else None
+            else:
+                kept[field] = value if isinstance(value, str) else None
+        entries.append(kept)
+    return entries
+
+
 def read_links(custom: Any) -> list[dict[str, str]]:
     """The calendar links in a message's custom payload, each checked (a stored payload is
     shown back by the history page), and nothing else of it."""

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import html
 import itertools
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -19,6 +21,67 @@ from typing import Any
 
 TOKEN = "123456:TEST-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "ECRIN test", "username": "ecrin_test_bot"}
+
+
+# Telegram's HTML subset (core.telegram.org/bots/api#html-style); any other tag is refused.
+HTML_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+    "span", "tg-spoiler", "tg-emoji", "blockquote",
+}  # fmt: skip
+NAMED_ENTITIES = {"&lt;", "&gt;", "&amp;", "&quot;"}
+_HTML_TOKEN = re.compile(r"<(/?)([^\s<>/]*)([^<>]*)>|&[^;\s<>&]*;?|[<>]")
+TEXT_LIMIT = 4096  # UTF-16 code units of the text once its entities are parsed
+CALLBACK_DATA_LIMIT = 64  # bytes
+
+
+class ApiRefusal(Exception):
+    """What Telegram answers 400 to, with its description."""
+
+
+def check_html(text: str) -> str:
+    """The text Telegram would show for `text` in parse_mode HTML, or `ApiRefusal` where
+    Telegram answers "can't parse entities": an unknown or unbalanced tag, a link without
+    an address, a bare `<`, `>` or `&`."""
+    stack: list[str] = []
+    for match in _HTML_TOKEN.finditer(text):
+        token, closing, name, attributes = match.group(0), *match.groups()
+        if token in "<>":
+            raise ApiRefusal(f"can't parse entities: unexpected {token!r}")
+        if token.startswith("&"):
+            if token not in NAMED_ENTITIES and not re.fullmatch(r"&#(\d+|x[0-9a-fA-F]+);", token):
+                raise ApiRefusal(f"can't parse entities: unsupported entity {token!r}")
+            continue
+        if name.lower() not in HTML_TAGS:
+            raise ApiRefusal(f"can't parse entities: unsupported start tag {name!r}")
+        if closing:
+            if not stack or stack.pop() != name.lower():
+                raise ApiRefusal(f"can't parse entities: unmatched end tag {name!r}")
+        else:
+            if name.lower() == "a" and not re.fullmatch(r'\s+href="[^"<>]+"', attributes):
+                raise ApiRefusal("can't parse entities: a link without href")
+            stack.append(name.lower())
+    if stack:
+        raise ApiRefusal(f"can't parse entities: unclosed tag {stack[-1]!r}")
+    return html.unescape(re.sub(r"<[^<>]*>", "", text))
+
+
+def check_message(params: dict[str, Any]) -> None:
+    """Refuse what Telegram refuses in sendMessage: bad HTML, too long a text, button data
+    over 64 bytes."""
+    text = str(params.get("text", ""))
+    shown = check_html(text) if params.get("parse_mode") == "HTML" else text
+    if not shown.strip():
+        raise ApiRefusal("message text is empty")
+    if len(shown.encode("utf-16-le")) // 2 > TEXT_LIMIT:
+        raise ApiRefusal("message is too long")
+    check_markup(params)
+
+
+def check_markup(params: dict[str, Any]) -> None:
+    for row in (params.get("reply_markup") or {}).get("inline_keyboard", []):
+        for button in row:
+            if len(str(button.get("callback_data", "")).encode()) > CALLBACK_DATA_LIMIT:
+                raise ApiRefusal("BUTTON_DATA_INVALID")
 
 
 @dataclass
@@ -44,6 +107,8 @@ class UploadedFile:
 class FakeBotApi:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        # Calls Telegram would have refused (400), with its description: tests expect none.
+        self.refused: list[tuple[str, dict[str, Any], str]] = []
         # What getUpdates hands out (`bot telegram poll`), oldest first.
         self.updates: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -69,6 +134,7 @@ class FakeBotApi:
     def clear(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.refused.clear()
 
     def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
         with self._lock:
@@ -85,6 +151,15 @@ class FakeBotApi:
             return [c.result for c in self.calls if c.method == "sendMessage"]
 
     def _record(self, method: str, params: dict[str, Any]) -> Any:
+        try:
+            if method == "sendMessage":
+                check_message(params)
+            elif method == "editMessageReplyMarkup":
+                check_markup(params)
+        except ApiRefusal as refusal:
+            with self._lock:
+                self.refused.append((method, params, str(refusal)))
+            raise
         result = self._result(method, params)
         with self._lock:
             self.calls.append(Call(method, params, result))
@@ -132,7 +207,14 @@ class FakeBotApi:
                         {"ok": False, "error_code": 401, "description": "Unauthorized"},
                     )
                 else:
-                    status, reply = 200, {"ok": True, "result": fake._record(method, params)}
+                    try:
+                        status, reply = 200, {"ok": True, "result": fake._record(method, params)}
+                    except ApiRefusal as refusal:
+                        description = f"Bad Request: {refusal}"
+                        status, reply = (
+                            400,
+                            {"ok": False, "error_code": 400, "description": description},
+                        )
                 data = json.dumps(reply).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -174,9 +174,18 @@ def test_the_plan_offer_reaches_the_page_and_comes_back_in_the_history(web_clien
     )
     offer = {"involvement_plan": {"query": PLAN_QUERY, "made": "2026-12-01"}}
     assert reply.status_code == 200
-    assert [message.get("custom") for message in reply.json()] == [None, None, offer]
+    # The payload comes with the message that offers it (the web channel merges them).
+    replies = reply.json()
+    assert [message.get("custom") for message in replies] == [None, offer]
+    assert replies[-1]["text"] == PLAN_TO_KEEP
     history = web_client.get(f"/webhooks/web/history?sender={sender}").json()
-    assert history[-1] == {"from": "bot", "text": PLAN_TO_KEEP, "buttons": [], "custom": offer}
+    assert history[-1] == {
+        "from": "bot",
+        "text": PLAN_TO_KEEP,
+        "buttons": [],
+        "custom": offer,
+        "rich": replies[-1]["rich"],
+    }
 
 
 def test_the_transcript_keeps_only_the_plan_of_a_custom_payload() -> None:

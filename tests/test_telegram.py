@@ -6,7 +6,9 @@ import asyncio
 import html
 import json
 import logging
+import re
 import sqlite3
+from collections.abc import Iterator
 
 import pytest
 
@@ -14,36 +16,45 @@ from bot.channels.telegram import (
     FORGOTTEN,
     PLAN_CAPTION,
     TEXT_ONLY,
+    TelegramInput,
     TelegramOutput,
-    button_data,
     make_bot,
+    parse_update,
+)
+from bot.channels.telegram_buttons import (
+    MORE_GONE,
+    MORE_TITLE,
+    MoreStore,
+    button_data,
     reply_markup,
-    split_message,
     without_feedback,
 )
 from bot.feedback import NEGATIVE, POSITIVE, THANKS
 from bot.privacy import PRIVACY_NOTICE, pseudonym
+from bot.welcome import welcome
 from tests.conftest import TELEGRAM_SECRET, Assistant
-from tests.telegram_fake import TOKEN, FakeBotApi, callback_update, message_update
+from tests.telegram_fake import TOKEN, FakeBotApi, callback_update, check_html, message_update
 from tests.test_plan_page import QUERY, SOURCE_URL, use_small_guidance
 
 WEBHOOK = "/webhooks/telegram/webhook"
+ANCHOR = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
 
 
-def test_long_answers_are_split_under_telegrams_limit_after_escaping() -> None:
-    text = ("Tom & Jerry <b> " * 400 + "\n\n") * 3
-    chunks = split_message(text)
-    assert len(chunks) > 1
-    assert all(len(html.escape(chunk)) <= 4096 for chunk in chunks)
-    assert "".join(chunks).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace(
-        "\n", ""
-    )
+@pytest.fixture
+def fake_bot_api(fake_telegram: FakeBotApi) -> Iterator[FakeBotApi]:
+    """The fake Bot API, cleared, and checked afterwards: Telegram refused nothing we sent
+    (bad HTML, too long a message, button data over 64 bytes)."""
+    fake_telegram.clear()
+    yield fake_telegram
+    assert fake_telegram.refused == []
 
 
 def test_long_button_payloads_fall_back_to_the_button_title() -> None:
     assert button_data(0, "/greet") == "/greet"
     long_payload = '/faq_pick{"faq_key":"faq_trials/observational_vs_interventional"}'
     assert button_data(2, long_payload) == "t:2"
+    # A payload that would read as our own "More" or title marker is never sent as is.
+    assert button_data(3, "more:abc") == "t:3"
 
 
 ANSWER = "A placebo has no active ingredient. Learn more: https://ecrin.org/placebo"
@@ -83,15 +94,150 @@ def test_a_rated_answer_keeps_its_own_buttons_only() -> None:
 
 
 def test_only_the_last_chunk_of_a_long_answer_carries_the_feedback_row(
-    fake_telegram: FakeBotApi,
+    fake_bot_api: FakeBotApi,
 ) -> None:
-    fake_telegram.clear()
-    long_answer = "A placebo has no active ingredient. " * 200 + "Learn more: https://ecrin.org"
-    output = TelegramOutput(make_bot(TOKEN, fake_telegram.url), chat_id=2001)
+    # One sentence too long for a message: the lead itself is split.
+    long_answer = (
+        "A placebo has no active & inert ingredient" * 200 + ". Learn more: https://ecrin.org"
+    )
+    output = TelegramOutput(make_bot(TOKEN, fake_bot_api.url), chat_id=2001)
     asyncio.run(output.send_text_message("someone", long_answer))
-    *first, last = fake_telegram.sent()
+    *first, last = fake_bot_api.sent()
     assert first and all("reply_markup" not in chunk for chunk in first)
     assert last["reply_markup"]["inline_keyboard"] == [FEEDBACK_ROW]
+    assert all(reply["parse_mode"] == "HTML" for reply in fake_bot_api.sent())
+    assert ANCHOR.findall(last["text"]) == [("https://ecrin.org", "Read more on the ECRIN website")]
+
+
+# --- Long answers: the lead, and the rest behind "More" -------------------------------------
+
+LONG_ANSWER = (
+    "A placebo is a treatment with no active ingredient. It looks exactly like the treatment "
+    "being tested, so nobody can tell them apart. Researchers compare the two groups to see "
+    "whether the treatment works. Learn more: https://www.ema.europa.eu/en/placebo"
+)
+
+
+def telegram_input(fake: FakeBotApi, store: MoreStore | None = None) -> TelegramInput:
+    channel = TelegramInput(TOKEN, TELEGRAM_SECRET, fake.url, "pseudonym-key")
+    if store is not None:
+        channel.more = store
+    return channel
+
+
+def press(channel: TelegramInput, data: str, message: dict, chat_id: int) -> list:
+    """A press of `data` under `message`, handled by the channel; what reached Rasa."""
+    delivered: list = []
+
+    async def on_new_message(user_message) -> None:
+        delivered.append(user_message.text)
+
+    update = parse_update(callback_update(data, chat_id=chat_id, message=message), channel.bot)
+    asyncio.run(channel.handle(update, on_new_message))
+    return delivered
+
+
+def more_button(message: dict) -> str:
+    [data] = [
+        button["callback_data"]
+        for row in message["reply_markup"]["inline_keyboard"]
+        for button in row
+        if button["text"] == MORE_TITLE
+    ]
+    return data
+
+
+def test_a_long_answer_sends_its_lead_and_more_sends_the_rest(fake_bot_api: FakeBotApi) -> None:
+    channel = telegram_input(fake_bot_api)
+    output = TelegramOutput(channel.bot, chat_id=2010, more=channel.more)
+    asyncio.run(output.send_text_message("someone", LONG_ANSWER))
+    [lead] = fake_bot_api.messages()
+    shown = check_html(lead["text"])
+    assert (
+        shown
+        == "A placebo is a treatment with no active ingredient.\n\nRead more on the EMA website"
+    )
+    keyboard = lead["reply_markup"]["inline_keyboard"]
+    data = more_button(lead)
+    assert keyboard == [[{"text": MORE_TITLE, "callback_data": data}], FEEDBACK_ROW]
+    assert len(data.encode()) <= 64
+
+    fake_bot_api.clear()
+    assert press(channel, data, lead, chat_id=2010) == []  # answered by the channel, not Rasa
+    [rest] = fake_bot_api.sent()
+    assert check_html(rest["text"]) == (
+        "It looks exactly like the treatment being tested, so nobody can tell them apart. "
+        "Researchers compare the two groups to see whether the treatment works."
+    )
+    assert "reply_markup" not in rest
+    [edited] = fake_bot_api.sent("editMessageReplyMarkup")
+    assert int(edited["message_id"]) == lead["message_id"]
+    assert edited["reply_markup"]["inline_keyboard"] == [FEEDBACK_ROW]  # "More" is gone
+
+
+def test_questions_and_safety_messages_are_never_cut(fake_bot_api: FakeBotApi) -> None:
+    trial_treatment = (
+        "I can't give advice about your trial treatment. Please contact your study team now. "
+        "Don't stop, skip or change anything until you have talked to the study team. "
+        "In an emergency, call 112 and say that you are in a clinical trial."
+    )
+    output = TelegramOutput(make_bot(TOKEN, fake_bot_api.url), chat_id=2011)
+    asyncio.run(output.send_text_message("someone", trial_treatment))
+    [sent] = fake_bot_api.sent()
+    assert check_html(sent["text"]) == trial_treatment and "reply_markup" not in sent
+
+
+@pytest.mark.parametrize(
+    "case", ["expired", "pushed out", "another chat", "forgotten by a restart"]
+)
+def test_a_more_whose_rest_is_gone_asks_again_politely(fake_bot_api: FakeBotApi, case) -> None:
+    store = MoreStore(capacity=1, seconds=0 if case == "expired" else 3600)
+    channel = telegram_input(fake_bot_api, store)
+    output = TelegramOutput(channel.bot, chat_id=2012, more=store)
+    asyncio.run(output.send_text_message("someone", LONG_ANSWER))
+    [lead] = fake_bot_api.messages()
+    chat_id = 2012
+    if case == "pushed out":  # by a newer long answer
+        asyncio.run(output.send_text_message("someone", LONG_ANSWER))
+    elif case == "another chat":
+        chat_id = 2013
+        lead = {**lead, "chat": {**lead["chat"], "id": chat_id}}
+    else:
+        channel = telegram_input(fake_bot_api)
+    fake_bot_api.clear()
+    assert press(channel, more_button(lead), lead, chat_id=chat_id) == []
+    assert [m["text"] for m in fake_bot_api.sent()] == [html.escape(MORE_GONE, quote=False)]
+    assert fake_bot_api.sent("answerCallbackQuery")  # the press is answered all the same
+
+
+@pytest.mark.redis
+def test_the_rest_is_kept_in_redis_for_every_replica(
+    fake_bot_api: FakeBotApi, redis_server
+) -> None:
+    import redis
+
+    class LockStore:  # the part of Rasa's RedisLockStore the channel reads
+        red = redis.Redis.from_url(redis_server)
+        key_prefix = "test-tg-more:"
+
+    output = TelegramOutput(make_bot(TOKEN, fake_bot_api.url), 2014, MoreStore("1"), LockStore)
+    asyncio.run(output.send_text_message("someone", LONG_ANSWER))
+    [lead] = fake_bot_api.messages()
+    token = more_button(lead).removeprefix("more:")
+    assert LockStore.red.ttl(f"test-tg-more:tg-more:1:{token}") > 3600
+    other_replica = telegram_input(fake_bot_api, MoreStore("1"))
+    fake_bot_api.clear()
+    delivered: list = []
+
+    async def on_new_message(user_message) -> None:
+        delivered.append(user_message)
+
+    update = parse_update(callback_update(more_button(lead), 2014, lead), other_replica.bot)
+    asyncio.run(other_replica.handle(update, on_new_message, LockStore))
+    assert delivered == []
+    [rest] = fake_bot_api.sent()
+    assert check_html(rest["text"]).startswith("It looks exactly like the treatment")
+    LockStore.red.delete(f"test-tg-more:tg-more:1:{token}")
 
 
 # --- A plan to keep arrives as a document -------------------------------------------------
@@ -149,6 +295,67 @@ def test_a_bad_plan_payload_is_logged_and_skipped(
     assert "Skipped a plan payload that cannot be read" in caplog.text
 
 
+EVENTS_TEXT = (
+    "Here is what I found: events for patients:\n"
+    "• Patients & research — 12 May 2027, online. https://ecrin.org/events/webinar\n"
+    "Learn more: https://ecrin.org/events"
+)
+EVENT_ENTRY = {
+    "title": "Patients & research",
+    "starts_on": "2027-05-12",
+    "attendance": "online",
+    "audience": "patients",
+    "url": "https://ecrin.org/events/webinar",
+    "calendar_url": "events/webinar.ics",
+}
+
+
+def test_event_cards_replace_the_list_in_one_formatted_message(fake_bot_api: FakeBotApi) -> None:
+    output = TelegramOutput(make_bot(TOKEN, fake_bot_api.url), chat_id=2005)
+    more = [{"title": "Show more events", "payload": '/ask_events{"events_page": "2"}'}]
+    message = {"text": EVENTS_TEXT, "buttons": more, "custom": {"events": [EVENT_ENTRY]}}
+    asyncio.run(output.send_response("someone", message))
+    [sent] = fake_bot_api.sent()
+    assert sent["parse_mode"] == "HTML"
+    assert check_html(sent["text"]).split("\n\n") == [
+        "Here is what I found: events for patients:",
+        "Patients & research\nWhen: 12 May 2027\nWhere: Online\nFor: patients\n"
+        "Read more on the ECRIN website",
+        "Read more on the ECRIN website",
+    ]
+    assert "<b>Patients &amp; research</b>" in sent["text"]
+    assert [href for href, _ in ANCHOR.findall(sent["text"])] == [
+        "https://ecrin.org/events/webinar",
+        "https://ecrin.org/events",
+    ]
+    assert sent["reply_markup"]["inline_keyboard"] == [
+        [{"text": "Show more events", "callback_data": '/ask_events{"events_page": "2"}'}],
+        FEEDBACK_ROW,
+    ]
+    assert output.sent == 1
+
+
+def test_a_partner_card_sent_on_its_own_is_a_formatted_message(fake_bot_api: FakeBotApi) -> None:
+    output = TelegramOutput(make_bot(TOKEN, fake_bot_api.url), chat_id=2006)
+    partner = {
+        "name": "F-CRIN",
+        "city": "Toulouse",
+        "country": "France",
+        "website": "https://www.fcrin.org",
+        "contact": "https://www.fcrin.org/contact",
+    }
+    asyncio.run(output.send_custom_json("someone", {"partners": [partner]}))
+    [sent] = fake_bot_api.sent()
+    lines = check_html(sent["text"]).splitlines()
+    assert lines[:2] == ["F-CRIN", "Toulouse, France"]
+    assert sent["text"].startswith("<b>F-CRIN</b>")
+    assert [href for href, _ in ANCHOR.findall(sent["text"])] == [
+        "https://www.fcrin.org",
+        "https://www.fcrin.org/contact",
+    ]
+    assert all("://" not in label for _, label in ANCHOR.findall(sent["text"]))
+
+
 def test_other_custom_payloads_are_not_shown(fake_telegram: FakeBotApi) -> None:
     fake_telegram.clear()
     output = TelegramOutput(make_bot(TOKEN, fake_telegram.url), chat_id=2004)
@@ -163,9 +370,8 @@ def send(assistant: Assistant, update: dict | bytes, secret: str | None = TELEGR
 
 
 @pytest.fixture
-def telegram(assistant: Assistant, fake_telegram: FakeBotApi) -> FakeBotApi:
-    fake_telegram.clear()
-    return fake_telegram
+def telegram(assistant: Assistant, fake_bot_api: FakeBotApi) -> FakeBotApi:
+    return fake_bot_api
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong-secret"])
@@ -189,6 +395,47 @@ def test_a_question_is_answered_in_html_with_everything_escaped(assistant, teleg
     [reply] = telegram.sent()
     assert reply["chat_id"] == "1001" and reply["parse_mode"] == "HTML"
     assert "European Clinical Research Infrastructure Network" in reply["text"]
+
+
+def test_answers_link_their_source_with_a_labelled_anchor(assistant, telegram) -> None:
+    assert send(assistant, message_update("What is a placebo?", chat_id=1013))[0] == 200
+    [answer] = telegram.sent()
+    assert answer["parse_mode"] == "HTML"
+    links = ANCHOR.findall(answer["text"])
+    assert links, answer["text"]
+    for href, label in links:
+        assert href.startswith("https://")
+        assert label.startswith("Read more on") and "://" not in label
+    assert "https://" not in check_html(answer["text"])  # no bare address shown
+
+
+def test_start_offers_the_welcome_suggestions_as_an_inline_keyboard(assistant, telegram) -> None:
+    assert send(assistant, message_update("/start", chat_id=1014))[0] == 200
+    greeting = telegram.messages()[-1]
+    suggestions = welcome().suggestions
+    keyboard = greeting["reply_markup"]["inline_keyboard"]
+    assert [row[0]["text"] for row in keyboard] == [s.title for s in suggestions]
+    assert all(len(row[0]["callback_data"].encode()) <= 64 for row in keyboard)
+
+    telegram.clear()  # a suggestion pressed is answered like its question
+    first = keyboard[0][0]["callback_data"]
+    assert send(assistant, callback_update(first, chat_id=1014, message=greeting))[0] == 200
+    assert "trial" in check_html(telegram.sent()[-1]["text"]).lower()
+
+
+def test_a_long_answer_from_the_assistant_has_more_behind_a_button(assistant, telegram) -> None:
+    chat_id = 1015
+    send(assistant, message_update("What is a placebo?", chat_id=chat_id))
+    lead = telegram.messages()[-1]
+    data = more_button(lead)
+    telegram.clear()
+    assert send(assistant, callback_update(data, chat_id=chat_id, message=lead))[0] == 200
+    [rest] = telegram.sent()
+    assert check_html(rest["text"]).strip()
+    assert check_html(rest["text"]) not in check_html(lead["text"])
+    path = assistant.tracker_store_url.removeprefix("sqlite:///")
+    sender = pseudonym("tg", chat_id, TELEGRAM_SECRET)
+    assert data not in _user_texts(path, sender)  # "More" is the channel's, not a message
 
 
 def test_user_html_is_never_sent_back_unescaped(assistant, telegram) -> None:
@@ -314,7 +561,11 @@ def test_an_answer_can_be_rated_once_and_the_rating_is_stored(assistant, telegra
     assert answered["text"] == THANKS
     [edited] = telegram.sent("editMessageReplyMarkup")
     assert int(edited["message_id"]) == answer["message_id"]
-    assert "reply_markup" not in edited  # no other buttons: the keyboard is gone
+    # The 👍 / 👎 row goes; the answer's "More" (it is a long one) stays.
+    assert (
+        edited["reply_markup"]["inline_keyboard"] == answer["reply_markup"]["inline_keyboard"][:-1]
+    )
+    assert [row[0]["text"] for row in edited["reply_markup"]["inline_keyboard"]] == [MORE_TITLE]
     assert telegram.sent(), "the rating got no reply"
     path = assistant.tracker_store_url.removeprefix("sqlite:///")
     assert NEGATIVE in _user_texts(path, pseudonym("tg", chat_id, TELEGRAM_SECRET))
@@ -337,3 +588,15 @@ def test_a_plan_from_the_real_assistant_arrives_as_a_document(assistant, telegra
     page = sent["document"].text
     assert "Patient-involvement plan: a rare-disease trial" in page and "ItaCRIN" in page
     assert 'class="sources"' in page and "https://" in page
+
+
+def test_events_and_partners_from_the_assistant_arrive_as_cards(assistant, telegram) -> None:
+    send(assistant, message_update("What events are coming up?", chat_id=1016))
+    events = telegram.sent()[-1]["text"]
+    assert "<b>" in events and "\nWhen: " in check_html(events)
+    assert "•" not in check_html(events)  # the cards stand for the list
+    telegram.clear()
+    send(assistant, message_update("Who is the ECRIN partner in France?", chat_id=1016))
+    partner = "\n\n".join(m["text"] for m in telegram.sent())
+    assert re.search(r"<b>[^<]+</b>\n[^\n]*France", partner), partner
+    assert all("://" not in label for _, label in ANCHOR.findall(partner))

@@ -283,23 +283,9 @@ def test_train_and_deploy_refuse_a_worse_model_and_roll_back(
         "DATABASE_URL": seed_database(f"sqlite:///{tmp_path / 'ecrin.db'}"),
     }
 
-    # Train and deploy: fine-tuned from the live (the project's) model, with the correction.
-    # The gate plays the conversations of the forms' safety pattern only: measured, retrained
-    # models fail 1 to 3 of the 101 of tests/conversations/ (docs/models.md), which is the
-    # gate's business, not this test's; the whole set is the default.
-    safety_conversations = tmp_path / "safety-in-form.yml"
-    safety_conversations.write_text(
-        yaml.safe_dump(
-            [
-                item
-                for path in sorted((PROJECT_ROOT / "tests" / "conversations").glob("*.yml"))
-                for item in yaml.safe_load(path.read_text(encoding="utf-8"))
-                if item.get("pattern") == "safety-in-form"
-            ]
-        ),
-        encoding="utf-8",
-    )
-    done = bot_models("train", "--conversations", str(safety_conversations), env=env)
+    # Train and deploy: fine-tuned from the live (the project's) model, with the correction,
+    # judged on the whole gate: held-out split, safety cases and every multi-turn conversation.
+    done = bot_models("train", env=env)
     assert done.returncode == 0, done.stdout[-2000:]
     live = model_store.live_model(engine, store)
     assert live is not None and live.id != model_store.INITIAL_ID
@@ -307,7 +293,7 @@ def test_train_and_deploy_refuse_a_worse_model_and_roll_back(
     assert read_corrections_file(live.corrections_path) == [(NEW_WORDING, "faq_trials/placebo")]
     figures = Figures.from_dict(live.evaluation["figures"])
     compared = Figures.from_dict(live.evaluation["compared_with"])
-    assert figures.safety_accuracy == 1.0 and figures.conversations_total == 5
+    assert figures.safety_accuracy == 1.0 and figures.conversations_total >= 100
     assert figures.conversations_passed == figures.conversations_total
     assert figures.intent_accuracy >= compared.intent_accuracy
     assert figures.faq_accuracy >= compared.faq_accuracy

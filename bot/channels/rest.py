@@ -347,6 +347,11 @@ class RestInput(InputChannel):
             decision = await asyncio.to_thread(limiter.check_all, checks)
         return None if decision.allowed else too_many_requests(decision)
 
+    def shape_replies(self, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The replies as this channel answers: as Rasa collected them, which is the REST
+        protocol; the web chat adds what its page renders (bot/channels/web.py)."""
+        return replies
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"{self.name()}_webhook", __name__)
         guard_framing(webhook)
@@ -375,4 +380,4 @@ class RestInput(InputChannel):
             if limited is not None:
                 return limited
             replies = await handle_message(on_new_message, message, self.name())
-            return response.json(replies)
+            return response.json(self.shape_replies(replies))

@@ -11,20 +11,24 @@ token Telegram was given with `setWebhook`.
 * Buttons become inline keyboards; a pressed button is answered and fed back as its payload.
 * An answer (bot.feedback) gets a 👍 / 👎 row; once pressed, the row is removed so the
   answer cannot be rated twice.
-* Replies use HTML parse mode with everything escaped, split under Telegram's 4096 limit.
+* Every reply is presented (bot/presentation.py) and sent as Telegram HTML
+  (bot/channels/telegram_format.py): labelled links, "• " lists, event and partner cards from
+  the custom payload, split under Telegram's 4096 limit without cutting a tag. A long answer
+  sends its lead with a "More" button; the rest waits (in Redis with the lock store, else in
+  this process) for a day, and an expired "More" asks for the question again.
 * `/start`, `/help`, `/privacy`, `/forget` (erases this chat's conversation under its lock;
   says so when the database did not erase it).
 * A redelivered update (same `update_id`) is acknowledged and not answered again.
 * Conversations are stored under a keyed hash of the chat id, never the chat id itself.
 * A patient-involvement plan offered to keep (an `involvement_plan` custom payload) is sent
-  as its page, an HTML document (bot/plan_page.py); other custom payloads are not shown.
+  as its page, an HTML document (bot/plan_page.py); cards are shown as above; other custom
+  payloads are not shown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import html
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -37,13 +41,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import (
     Bot,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
     MaybeInaccessibleMessage,
     Update,
 )
-from telegram.constants import MessageLimit, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot import plan_page, ratelimit
@@ -57,7 +60,20 @@ from bot.channels.rest import (
     parse_json_object,
     read_body,
 )
-from bot.feedback import FEEDBACK_EMOJI, THANKS, is_answer, is_feedback
+from bot.channels.telegram_buttons import (
+    MORE_GONE,
+    MORE_MARKER,
+    TITLE_MARKER,
+    MoreStore,
+    button_title,
+    is_more,
+    reply_markup,
+    without_feedback,
+    without_more,
+)
+from bot.channels.telegram_format import Rendered, render
+from bot.feedback import THANKS, is_feedback
+from bot.presentation import Rich, cards_from, present
 from bot.privacy import PRIVACY_NOTICE, erase_conversation_locked, pseudonym
 from bot.settings import current
 from bot.tracker_db.erasure import ErasureError, erase_conversation
@@ -65,8 +81,6 @@ from bot.tracker_db.erasure import ErasureError, erase_conversation
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit for inline button data
-TITLE_MARKER = "t:"  # callback data that stands for "use the button's own title"
 
 # Commands map to what the user means, as Rasa payloads.
 COMMAND_PAYLOADS = {"/start": "/greet", "/help": "/capabilities"}
@@ -84,57 +98,6 @@ TEXT_ONLY = "Sorry, I can only read text messages. Please type your question."
 PLAN_CAPTION = "Your patient-involvement plan"
 
 
-def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Split `text` into chunks whose HTML-escaped length stays within `limit`."""
-    chunks, rest = [], text
-    while len(html.escape(rest)) > limit:
-        cut = limit
-        while len(html.escape(rest[:cut])) > limit:
-            cut -= 1
-        # Prefer a paragraph, line or word boundary in the second half of the chunk.
-        boundary = max(rest.rfind(sep, cut // 2, cut) for sep in ("\n\n", "\n", " "))
-        cut = boundary if boundary > 0 else cut
-        chunks.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        chunks.append(rest)
-    return chunks
-
-
-def button_data(index: int, payload: str) -> str:
-    """Inline buttons carry at most 64 bytes: longer payloads fall back to the title."""
-    if len(payload.encode()) <= CALLBACK_DATA_LIMIT and not payload.startswith(TITLE_MARKER):
-        return payload
-    return f"{TITLE_MARKER}{index}"
-
-
-# Side by side, under the answer's own buttons (one per row).
-FEEDBACK_ROW = tuple(
-    InlineKeyboardButton(emoji, callback_data=payload) for payload, emoji in FEEDBACK_EMOJI.items()
-)
-
-
-def reply_markup(text: str, buttons: Sequence[dict[str, Any]] = ()) -> InlineKeyboardMarkup | None:
-    """The inline keyboard for a reply: its buttons, then the 👍 / 👎 row if it is an answer."""
-    rows: list[Sequence[InlineKeyboardButton]] = [
-        [InlineKeyboardButton(b["title"], callback_data=button_data(i, b["payload"]))]
-        for i, b in enumerate(buttons)
-    ]
-    if is_answer(text):
-        rows.append(FEEDBACK_ROW)
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
-def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
-    """The keyboard of a rated answer: its own buttons stay, the 👍 / 👎 row goes."""
-    rows = [
-        row
-        for row in (markup.inline_keyboard if markup else ())
-        if not any(is_feedback(button.callback_data) for button in row)
-    ]
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
 class TelegramOutput(OutputChannel):
     """Sends replies to one chat."""
 
@@ -142,37 +105,88 @@ class TelegramOutput(OutputChannel):
     def name(cls) -> str:
         return "telegram"
 
-    def __init__(self, bot: Bot, chat_id: int) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int,
+        more: MoreStore | None = None,
+        lock_store: Any = None,
+    ) -> None:
         self.bot = bot
         self.chat_id = chat_id
+        self.more = more or MoreStore()
+        self.lock_store = lock_store
         self.sent = 0
 
-    async def _send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        chunks = split_message(text) or [""]
+    async def send_chunks(
+        self, chunks: Sequence[str], markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """Telegram HTML messages, the keyboard under the last one."""
         for position, chunk in enumerate(chunks):
             last = position == len(chunks) - 1
             await self.bot.send_message(
                 chat_id=self.chat_id,
-                text=html.escape(chunk, quote=False),
+                text=chunk,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup if last else None,
             )
             self.sent += 1
 
+    async def send_rich(
+        self,
+        text: str,
+        buttons: Sequence[dict[str, Any]] = (),
+        custom: dict[str, Any] | None = None,
+        rich: Rich | None = None,
+    ) -> None:
+        """`text` (and the cards of `custom`) presented: the lead now, with "More" when there
+        is a rest (answers only, bot.presentation.present), its buttons and, for an answer,
+        the feedback row."""
+        rich = rich or present(text, custom)
+        rendered: Rendered = render(rich)
+        lead, rest = list(rendered.lead), rendered.more
+        if not lead:
+            if not buttons:
+                return  # nothing a reader would see (Telegram refuses an empty message)
+            lead = ["…"]
+        token = await self.more.put(self.chat_id, rest, self.lock_store) if rest else None
+        await self.send_chunks(lead, reply_markup(text, buttons, more=token))
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """A message's text and its custom payload presented together, so cards replace the
+        list they stand for; a plan offered to keep follows as its page."""
+        message = dict(message)
+        text = message.pop("text", None) or ""
+        quick_replies, plain = message.pop("quick_replies", None), message.pop("buttons", None)
+        buttons = quick_replies or plain or []
+        custom = message.pop("custom", None)
+        if text or buttons or cards_from(custom):
+            await self.send_rich(text, buttons, custom)
+        if custom:
+            await self.send_plan(custom)
+        await super().send_response(recipient_id, message)  # images, attachments, elements
+
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send(text, reply_markup(text))
+        await self.send_rich(text)
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
-        await self._send(text, reply_markup(text, buttons))
+        await self.send_rich(text, buttons)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self._send(image)
+        await self.send_rich(image)
 
     async def send_custom_json(
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
     ) -> None:
+        """A payload without text: its cards, then its plan (see send_plan)."""
+        cards = cards_from(json_message)
+        if cards:
+            await self.send_rich("", rich=Rich(lead=(), cards=cards))
+        await self.send_plan(json_message)
+
+    async def send_plan(self, json_message: dict[str, Any]) -> None:
         """A plan offered to keep arrives as its page, a document; a payload that cannot be
         read is logged and skipped (the message's text has gone already). Other payloads are
         for other channels: Rasa's default would post them as raw JSON."""
@@ -238,6 +252,7 @@ class TelegramInput(InputChannel):
         self.pseudonym_key = pseudonym_key
         self.bot_id = token.split(":", 1)[0]
         self._seen: OrderedDict[int, None] = OrderedDict()
+        self.more = MoreStore(self.bot_id)
         self.limiter = ratelimit.limiter_from_env()
 
     def sender_id(self, chat_id: int) -> str:
@@ -310,19 +325,22 @@ class TelegramInput(InputChannel):
             await self.bot.answer_callback_query(query.id, text=THANKS if rating else None)
             if query.message is None or query.data is None:
                 return
+            if is_more(query.data):
+                await self._send_more(query.message, query.data, lock_store)
+                return
             text = query.data
             if text.startswith(TITLE_MARKER):
-                text = _button_title(query.message.reply_markup, text) or ""
+                text = button_title(query.message.reply_markup, text) or ""
             if rating:
                 await self._remove_feedback_row(query.message)
-            await self._deliver(query.message.chat.id, text, on_new_message)
+            await self._deliver(query.message.chat.id, text, on_new_message, lock_store)
             return
 
         message = update.message  # edited messages, channel posts, polls… are ignored
         if message is None:
             return
         chat_id = message.chat.id
-        out = TelegramOutput(self.bot, chat_id)
+        out = TelegramOutput(self.bot, chat_id, self.more, lock_store)
         text = (message.text or message.caption or "").strip()
         if not text:
             await out.send_text_message(self.sender_id(chat_id), TEXT_ONLY)
@@ -346,26 +364,51 @@ class TelegramInput(InputChannel):
             return
         if command in COMMAND_PAYLOADS:
             text = COMMAND_PAYLOADS[command]
-        await self._deliver(chat_id, text, on_new_message)
+        await self._deliver(chat_id, text, on_new_message, lock_store)
+
+    async def _send_more(
+        self, message: MaybeInaccessibleMessage, data: str, lock_store: Any = None
+    ) -> None:
+        """The rest of a long answer, under the answer whose "More" was pressed, which then
+        loses the button; answered here, not by Rasa (the conversation already holds the
+        whole answer). Lost or expired: a polite "ask again"."""
+        chat_id = message.chat.id
+        out = TelegramOutput(self.bot, chat_id, self.more, lock_store)
+        sender = self.sender_id(chat_id)
+        if not await self._within_limit(sender):
+            return
+        rest = await self.more.get(chat_id, data.removeprefix(MORE_MARKER), lock_store)
+        if not rest:
+            await out.send_rich(MORE_GONE)
+            return
+        await out.send_chunks(rest)
+        await self._edit_markup(message, without_more(getattr(message, "reply_markup", None)))
 
     async def _remove_feedback_row(self, message: MaybeInaccessibleMessage) -> None:
         """Take 👍 / 👎 off a rated answer, so it cannot be rated twice. The rating still counts
         if this fails (the message may be too old to edit)."""
+        await self._edit_markup(message, without_feedback(getattr(message, "reply_markup", None)))
+
+    async def _edit_markup(
+        self, message: MaybeInaccessibleMessage, markup: InlineKeyboardMarkup | None
+    ) -> None:
         try:
             await self.bot.edit_message_reply_markup(
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                reply_markup=without_feedback(getattr(message, "reply_markup", None)),
+                chat_id=message.chat.id, message_id=message.message_id, reply_markup=markup
             )
         except TelegramError:
-            logger.warning("Could not remove the feedback buttons from a rated answer")
+            logger.warning("Could not take a pressed button off an answer")
 
     async def _deliver(
-        self, chat_id: int, text: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        chat_id: int,
+        text: str,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        lock_store: Any = None,
     ) -> None:
         if not text:
             return
-        out = TelegramOutput(self.bot, chat_id)
+        out = TelegramOutput(self.bot, chat_id, self.more, lock_store)
         sender = self.sender_id(chat_id)
         if not await self._within_limit(sender):
             # Answered 200 (Telegram would only resend it), with one polite notice per window.
@@ -431,14 +474,6 @@ def _check_chat(message: Any) -> None:
     chat_id = getattr(getattr(message, "chat", None), "id", None)
     if not isinstance(chat_id, int) or isinstance(chat_id, bool):
         raise BadRequest("not a Telegram update: chat.id is not an integer")
-
-
-def _button_title(markup: InlineKeyboardMarkup | None, data: str) -> str | None:
-    for row in markup.inline_keyboard if markup else ():
-        for button in row:
-            if button.callback_data == data:
-                return button.text
-    return None
 
 
 def make_bot(token: str, api_url: str) -> Bot:

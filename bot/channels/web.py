@@ -5,6 +5,10 @@
 * `POST /webhooks/web/webhook` — the validated REST protocol under the channel name "web", so
   staff can tell web conversations from API ones;
 * `GET /webhooks/web/history?sender=…` — the transcript, so a reload keeps the conversation;
+  `GET /webhooks/web/transcript?sender=…` — the same as a text file to keep ("Download the
+  conversation");
+* `GET /webhooks/web/welcome` — the greeting and the questions to start with
+  (data/welcome.yml, bot/welcome.py), shown when a conversation opens;
 * `POST /webhooks/web/forget` — erase this conversation; `GET /webhooks/web/privacy`;
 * `GET /webhooks/web/plan?<situation>&made=<date>` — a patient-involvement plan as a page to
   keep (bot/plan_page.py), linked under the message that offers it;
@@ -14,6 +18,12 @@
 * `GET /webhooks/web/version` — `{"model": "<id>"}`, the registry id of the model this server
   runs (bot/model_store.py; bot/rasa_ext/model_pulling.py), so anyone can tell which model
   answers after a deployment; nothing else.
+
+Every bot message the page gets (webhook reply and history) carries `rich`: its text read
+into a lead, "more", lists, labelled links and event or partner cards (bot/presentation.py),
+which the page renders; `text` stays exactly what Rasa said. A message that is only a custom
+payload (the cards of the answer before it) is merged into that answer, so one message
+carries its cards. The REST channel (bot/channels/rest.py) answers as Rasa's does.
 
 The sender id is a random UUID the page keeps in localStorage: whoever holds it holds the
 conversation, like a session cookie.
@@ -36,7 +46,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import dates, ical
+from bot import dates, ical, welcome
 from bot.channels.rest import (
     BAD_SENDER_CHARS,
     MAX_SENDER_CHARS,
@@ -46,10 +56,9 @@ from bot.channels.rest import (
     parse_json_object,
     read_body,
 )
-from bot.feedback import FEEDBACK_EMOJI
+from bot.channels.web_messages import transcript, transcript_text, web_replies, with_rich
 from bot.model_rollout import model_id_of
 from bot.plan_page import (
-    PAYLOAD_KEY,
     PlanRequestError,
     plan_filename,
     plan_from_payload,
@@ -127,6 +136,8 @@ EVENTS_UNAVAILABLE = "The events calendar is unavailable right now; please try a
 NO_SUCH_EVENT = "No such event: it may have been removed, or its date has passed."
 BAD_EVENT_ADDRESS = "Not an event's address: expected events/<event>.ics."
 FORGET_FAILED = "the conversation was not erased: please try again in a moment"
+WELCOME_UNAVAILABLE = "the welcome is unavailable right now"
+TRANSCRIPT_TYPE = "text/plain; charset=utf-8"
 
 
 class WebChatInput(RestInput):
@@ -135,6 +146,10 @@ class WebChatInput(RestInput):
     @classmethod
     def name(cls) -> str:
         return "web"
+
+    def shape_replies(self, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each answer with its cards, and `rich` for the page (see the module docstring)."""
+        return web_replies(replies)
 
     def add_routes(
         self,
@@ -169,7 +184,44 @@ class WebChatInput(RestInput):
             except BadRequest as error:
                 return error_response(error)
             events = await _web_events(request, sender)
-            return response.json(transcript(events))
+            return response.json(with_rich(transcript(events)))
+
+        @webhook.route("/transcript", methods=["GET"])
+        @not_stored
+        async def transcript_file(request: Request) -> HTTPResponse:
+            limited = await self.over_limit(request)
+            if limited is not None:
+                return limited
+            try:
+                sender = _sender(request.args.get("sender"))
+            except BadRequest as error:
+                return error_response(error)
+            events = await _web_events(request, sender)
+            today = dates.today()
+            headers = {
+                **BASE_SECURITY_HEADERS,
+                "Content-Disposition": (
+                    f'attachment; filename="ecrin-conversation-{today.isoformat()}.txt"'
+                ),
+            }
+            return response.text(
+                transcript_text(transcript(events), today),
+                headers=headers,
+                content_type=TRANSCRIPT_TYPE,
+            )
+
+        @webhook.route("/welcome", methods=["GET"])
+        async def welcome_message(request: Request) -> HTTPResponse:
+            limited = await self.over_limit(request)
+            if limited is not None:
+                return limited
+            # Staff edit the file: asked again each time (no-cache), as the calendar is.
+            headers = {**BASE_SECURITY_HEADERS, "Cache-Control": "no-cache"}
+            try:
+                shown = await asyncio.to_thread(welcome.welcome)
+            except welcome.WelcomeError:  # logged by bot.welcome, with the reason
+                return response.json({"error": WELCOME_UNAVAILABLE}, status=503, headers=headers)
+            return response.json(shown.as_json(), headers=headers)
 
         @webhook.route("/forget", methods=["POST"], stream=True)
         @not_stored
@@ -334,52 +386,6 @@ def _sender(value: Any) -> str:
     if BAD_SENDER_CHARS.search(value):
         raise BadRequest('"sender" contains control characters or lone surrogates')
     return value.strip()
-
-
-def transcript(events: Any) -> list[dict[str, Any]]:
-    """User and assistant messages, as the page shows them (button clicks by their title).
-
-    A rating carries its payload as `feedback`, so the page shows the answer before it as
-    rated (a typed 👍 is just a message). A message that offered a plan, or listed events to
-    add to a calendar, carries them as `custom`, as the webhook's reply did, so its links
-    come back too."""
-    from rasa.shared.core.events import BotUttered, UserUttered
-
-    shown: list[dict[str, Any]] = []
-    for event in events:
-        if isinstance(event, UserUttered):
-            if event.text in FEEDBACK_EMOJI:
-                shown.append(
-                    {"from": "user", "text": FEEDBACK_EMOJI[event.text], "feedback": event.text}
-                )
-                continue
-            text = (event.metadata or {}).get("display") or event.text or ""
-            if text and not text.startswith("/"):
-                shown.append({"from": "user", "text": text})
-        elif isinstance(event, BotUttered):
-            custom = event.data.get("custom")
-            kept = {PAYLOAD_KEY: _plan_payload(custom), ical.PAYLOAD_KEY: ical.read_links(custom)}
-            kept = {key: value for key, value in kept.items() if value}
-            if not (event.text or event.data.get("buttons") or kept):
-                continue
-            entry = {
-                "from": "bot",
-                "text": event.text or "",
-                "buttons": event.data.get("buttons") or [],
-            }
-            if kept:
-                entry["custom"] = kept
-            shown.append(entry)
-    return shown
-
-
-def _plan_payload(custom: Any) -> dict[str, str] | None:
-    """The plan a message offered (its query and date), and nothing else of its payload."""
-    plan = custom.get(PAYLOAD_KEY) if isinstance(custom, dict) else None
-    if not isinstance(plan, dict) or not isinstance(plan.get("query"), str):
-        return None
-    made = plan.get("made")
-    return {"query": plan["query"], "made": made if isinstance(made, str) else ""}
 
 
 def privacy_page() -> str:

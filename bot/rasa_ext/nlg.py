@@ -7,7 +7,9 @@ learns answer keys (`use_text_as_label: false`), never the text, so:
 - `FaqAnswerImporter` (config.yml `importers`) trains on one placeholder for every answer:
   editing an answer leaves the training data, and so the model, unchanged;
 - `LiveAnswerGenerator` (endpoints.yml `nlg`) says the text from the answer files instead,
-  re-read when they change, as Rasa's NLG-server pattern does but inside the Rasa process.
+  re-read when they change, as Rasa's NLG-server pattern does but inside the Rasa process;
+  it also gives the greeting and "what can you do?" the welcome suggestions of
+  data/welcome.yml as buttons (bot/welcome.py), read live too.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.answers import ANSWERS_DIR, FAQ_RESPONSE_PREFIX, LiveAnswers, Responses
 from bot.rasa_ext.registry import patch
 from bot.settings import PROJECT_ROOT
+from bot.welcome import welcome_buttons, welcome_text
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +38,12 @@ PLACEHOLDER = (
     "Sorry, I can't show that answer right now. Please try again in a moment, or ask to talk "
     "to a person. Learn more: https://ecrin.org"
 )
+
+
+# The responses that offer the welcome suggestions (data/welcome.yml) as buttons: what the
+# assistant says to a new user (Telegram's /start sends /greet) and to "what can you do?".
+GREETING = "utter_greet"
+WELCOME_RESPONSES = frozenset({GREETING, "utter_capabilities"})
 
 
 def with_placeholders(responses: Responses) -> Responses:
@@ -92,6 +101,7 @@ class FaqAnswerImporter(RasaFileImporter):
     tests=[
         "tests/test_answers.py::test_the_generator_says_live_answers_and_the_models_own_responses",
         "tests/test_answers.py::test_the_running_assistant_says_an_edited_answer_without_training",
+        "tests/test_welcome.py::test_the_greeting_and_capabilities_offer_the_welcome_buttons",
     ],
 )
 class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
@@ -148,4 +158,11 @@ class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
     ) -> dict[str, Any] | None:
         if utter_action in self._faq_names and utter_action not in self._refresh():
             logger.error("No live answer for %s: said the placeholder instead", utter_action)
-        return super().generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)
+        message = super().generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)
+        if message is not None and utter_action in WELCOME_RESPONSES and not message.get("buttons"):
+            # The buttons, and the greeting's words, come from data/welcome.yml as it is now.
+            message = {**message, "buttons": welcome_buttons()}
+            greeting = welcome_text() if utter_action == GREETING else None
+            if greeting:
+                message["text"] = greeting
+        return message
