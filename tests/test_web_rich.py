@@ -14,21 +14,9 @@ import pytest
 from bot.channels.web_messages import transcript, transcript_text, web_replies, with_rich
 from bot.welcome import welcome
 from tests.conftest import Assistant
+from tests.test_presentation import event_entry
 
-WEBINAR = {
-    "slug": "test-webinar",
-    "title": "Test webinar",
-    "calendar_url": "events/test-webinar.ics",
-    "starts_on": "2027-05-12",
-    "ends_on": "2027-05-12",
-    "all_day": False,
-    "time_label": "14:00 to 15:00 CEST",
-    "yearly": False,
-    "place": None,
-    "attendance": "online",
-    "audience": "patients",
-    "url": "https://example.org/webinar",
-}
+WEBINAR = event_entry()
 EVENTS_TEXT = (
     "Here is what I found: webinars:\n• Test webinar — 12 May 2027, online. "
     "Learn more: https://example.org/webinar"

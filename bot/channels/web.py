@@ -151,6 +151,18 @@ class WebChatInput(RestInput):
         """Each answer with its cards, and `rich` for the page (see the module docstring)."""
         return web_replies(replies)
 
+    async def conversation_events(self, request: Request) -> list[Any] | HTTPResponse:
+        """The stored events of the conversation `?sender=` names (history, transcript), or
+        the response that refuses the request: over the rate limit, or a malformed sender."""
+        limited = await self.over_limit(request)
+        if limited is not None:
+            return limited
+        try:
+            sender = _sender(request.args.get("sender"))
+        except BadRequest as error:
+            return error_response(error)
+        return await _web_events(request, sender)
+
     def add_routes(
         self,
         webhook: Blueprint,
@@ -176,27 +188,17 @@ class WebChatInput(RestInput):
         @webhook.route("/history", methods=["GET"])
         @not_stored
         async def history(request: Request) -> HTTPResponse:
-            limited = await self.over_limit(request)
-            if limited is not None:
-                return limited
-            try:
-                sender = _sender(request.args.get("sender"))
-            except BadRequest as error:
-                return error_response(error)
-            events = await _web_events(request, sender)
+            events = await self.conversation_events(request)
+            if isinstance(events, HTTPResponse):
+                return events
             return response.json(with_rich(transcript(events)))
 
         @webhook.route("/transcript", methods=["GET"])
         @not_stored
         async def transcript_file(request: Request) -> HTTPResponse:
-            limited = await self.over_limit(request)
-            if limited is not None:
-                return limited
-            try:
-                sender = _sender(request.args.get("sender"))
-            except BadRequest as error:
-                return error_response(error)
-            events = await _web_events(request, sender)
+            events = await self.conversation_events(request)
+            if isinstance(events, HTTPResponse):
+                return events
             today = dates.today()
             headers = {
                 **BASE_SECURITY_HEADERS,
