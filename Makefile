@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export HF_HUB_OFFLINE := 1
 
-TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml)
+TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml data/nlu/*/*.yml)
 
 .PHONY: help run test test-fast setup browser db train retrain eval score validate lint shell clean run-scaled nginx bench lock fuzz screenshots
 
