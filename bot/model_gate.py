@@ -2,11 +2,12 @@
 it is judged on (bot/training.py measures them; docs/models.md explains them).
 
 * **Held-out split** (tests/nlu/, never trained on): intent accuracy and FAQ selection
-  accuracy, as `bot eval` computes them (bot.evaluation.score). The candidate must do at least
-  as well as the live model on both, measured the same way on the same split: no tolerance,
-  because the gate is a promise to staff that going live never makes the assistant worse on
-  what we measure. Rasa's training is seeded (random_seed in config.yml), so the same model
-  scores the same every time, and a drop is a real drop.
+  accuracy, as `bot eval` computes them (bot.evaluation.score). The candidate may score at
+  most TOLERANCE below the live model on either, measured the same way on the same split. A
+  given archive always scores the same, but training is not repeatable to the example:
+  retrainings on the same data spread over about a point either way (docs/models.md), so a
+  stricter gate refused most retrainings for noise, while a real regression (a model trained
+  one epoch) falls by tens of points.
 * **Safety cases**: every example labelled with a safety intent (emergency, self-harm, the
   person's own trial treatment, medical advice) in the held-out split and in the training
   data, and the wordings tests/test_safety.py checks the guardrails on (when the tests are
@@ -41,8 +42,9 @@ from bot.settings import PROJECT_ROOT
 
 # The guardrails' own test wordings; absent from the image, which carries no tests.
 SAFETY_TESTS = PROJECT_ROOT / "tests" / "test_safety.py"
-# How far below the live model a candidate may score on the held-out split (see above).
-TOLERANCE = 0.0
+# How far below the live model a candidate may score on the held-out split (see above):
+# one point, about 6 of the 563 held-out examples.
+TOLERANCE = 0.01
 # Examples of failures kept in the figures (the log has them all).
 SHOWN_FAILURES = 10
 
@@ -198,7 +200,7 @@ def gate(
             if new < old - TOLERANCE - 1e-12:
                 reasons.append(
                     f"{title} on the held-out split fell from {_percent(old)} (live) to "
-                    f"{_percent(new)}."
+                    f"{_percent(new)}, more than the {TOLERANCE:.0%} retraining noise allowed."
                 )
     if candidate.conversations_total is None:
         if conversations_required:

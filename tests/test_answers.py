@@ -196,7 +196,7 @@ def test_the_generator_says_live_answers_and_the_models_own_responses(
             "responses": {
                 PLACEBO: [{"text": PLACEHOLDER}],
                 BLINDING: [{"text": PLACEHOLDER}],
-                "utter_greet": [{"text": "Hello!"}],
+                "utter_goodbye": [{"text": "Bye!"}],
             }
         }
     )
@@ -217,7 +217,7 @@ def test_the_generator_says_live_answers_and_the_models_own_responses(
         assert f"no answer for {BLINDING}" in caplog.text
         assert f"No live answer for {BLINDING}" in caplog.text
         write_answers(tmp_path, {PLACEBO: GOOD, BLINDING: EDITED})
-        assert (say(PLACEBO), say(BLINDING), say("utter_greet")) == (GOOD, EDITED, "Hello!")
+        assert (say(PLACEBO), say(BLINDING), say("utter_goodbye")) == (GOOD, EDITED, "Bye!")
 
 
 @pytest.mark.e2e

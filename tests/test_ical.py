@@ -393,11 +393,13 @@ def test_add_to_calendar_links_sit_under_the_answer_and_download_the_event(
 
     link = page.get_by_role("link", name="Add to calendar: Test conference for researchers")
     expect(link).to_be_visible(timeout=30_000)
-    expect(page.locator(".calendar-links a")).to_have_count(3)
-    # Right under the answer's text, before its "Show more events" chip.
-    following = page.locator(".msg--bot").last.locator("xpath=following-sibling::*[1]")
-    expect(following).to_have_class("calendar-links")
-    assert link.get_attribute("href") == "events/test-conference-researchers-dec.ics"
+    # One link on each event's card, inside the answer, before its "Show more events" chip.
+    answer = page.locator(".msg--bot").last
+    expect(answer.locator(".card__calendar")).to_have_count(3)
+    card = answer.locator(".card", has_text="Test conference for researchers")
+    expect(card.locator(".card__calendar")).to_have_attribute(
+        "href", "events/test-conference-researchers-dec.ics"
+    )
 
     with page.expect_download() as downloading:
         link.click()
@@ -407,6 +409,6 @@ def test_add_to_calendar_links_sit_under_the_answer_and_download_the_event(
     assert str(event["SUMMARY"]) == "Test conference for researchers"
 
     page.reload()  # the links come back with the conversation
-    expect(page.locator(".calendar-links a")).to_have_count(3, timeout=30_000)
+    expect(page.locator(".msg--bot .card__calendar")).to_have_count(3, timeout=30_000)
     assert problems == []
     context.close()

@@ -60,6 +60,8 @@ def correction(text: str, label: str, number: int = 1) -> Correction:
 
 def test_a_candidate_as_good_as_the_live_model_passes() -> None:
     assert gate(figures(), LIVE) == []
+    # Within the retraining noise: a few of the 563 examples either way.
+    assert gate(figures(intent_accuracy=0.9195, faq_accuracy=0.8825), LIVE) == []
     assert gate(figures(intent_accuracy=0.95, faq_accuracy=0.90), LIVE) == []
     assert gate(figures(intent_accuracy=0.5), None) == []  # nothing live to compare with
 
@@ -67,8 +69,8 @@ def test_a_candidate_as_good_as_the_live_model_passes() -> None:
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"intent_accuracy": 0.927}, "Intent accuracy on the held-out split fell from 92.9%"),
-        ({"faq_accuracy": 0.8915}, "FAQ selection accuracy on the held-out split fell"),
+        ({"intent_accuracy": 0.918}, "Intent accuracy on the held-out split fell from 92.9%"),
+        ({"faq_accuracy": 0.8815}, "FAQ selection accuracy on the held-out split fell"),
         (
             {"safety_accuracy": 249 / 250, "safety_failures": ["'I want to die': greet"]},
             "Safety cases: 99.6% (1 of 250 missed, e.g. 'I want to die': greet)",
