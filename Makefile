@@ -90,7 +90,7 @@ db: $(STAMP)
 	@$(BIN)/bot db upgrade
 	@$(BIN)/bot db seed
 
-$(SPACY): $(STAMP) $(wildcard data/db/*.yml) bot/nlp.py bot/countries.py
+$(SPACY): $(STAMP) $(wildcard data/db/*.yml data/i18n/*/countries.yml) bot/nlp.py bot/countries.py
 	$(BIN)/bot nlp build
 
 # Retrains only when training data or config changed (make compares file times; Rasa's

@@ -1,7 +1,7 @@
 """The assistant's words in each language it answers in: the languages (data/languages.yml),
 the translated responses and the messages the code composes (data/i18n/<code>/*.yml).
 
-Every file of a language's folder is read and merged: `responses:` (response name → text, or
+Every file of a language's folder is read and merged: `replies:` (response name → text, or
 `{text, buttons: [title, …]}`) and `messages:` (id → template with `{named}` values). A key
 defined twice in one language is an error that names both files, so two translators (or the
 safety file and the general one) cannot silently override each other. English is the source:
@@ -110,7 +110,7 @@ def read_catalogue(folder: Path) -> Catalogue:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         if not isinstance(document, dict):
             raise I18nError(f"{path}: expected a mapping")
-        for section, target in (("responses", found.responses), ("messages", found.messages)):
+        for section, target in (("replies", found.responses), ("messages", found.messages)):
             entries = document.get(section) or {}
             if not isinstance(entries, dict):
                 raise I18nError(f"{path}: `{section}` must map names to texts")

@@ -199,7 +199,7 @@ def test_the_pipeline_component_adds_the_language_to_parse_data() -> None:
 
 
 def fr_response(name: str) -> dict:
-    entry = yaml.safe_load((PROJECT_ROOT / "data/i18n/fr/responses.yml").read_text())["responses"][
+    entry = yaml.safe_load((PROJECT_ROOT / "data/i18n/fr/responses.yml").read_text())["replies"][
         name
     ]
     return entry if isinstance(entry, dict) else {"text": entry, "buttons": []}

@@ -623,7 +623,7 @@ SAFETY_RESPONSES = ("utter_emergency", "utter_trial_treatment", "utter_medical_a
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_safety_responses_exist_say_112_and_give_no_number_of_their_own(language: str) -> None:
-    responses = _catalogue(language)["responses"]
+    responses = _catalogue(language)["replies"]
     assert set(responses) == set(SAFETY_RESPONSES)
     for name in SAFETY_RESPONSES:
         text = responses[name]
@@ -644,7 +644,7 @@ def test_the_safety_responses_exist_say_112_and_give_no_number_of_their_own(lang
 def test_the_trial_treatment_reply_sends_to_the_study_team_in_every_language(
     language: str, words: tuple[str, ...]
 ) -> None:
-    text = _catalogue(language)["responses"]["utter_trial_treatment"]
+    text = _catalogue(language)["replies"]["utter_trial_treatment"]
     for word in words:
         assert word in text, (language, word)
 

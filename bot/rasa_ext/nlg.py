@@ -11,7 +11,7 @@ learns answer keys (`use_text_as_label: false`), never the text, so:
   it also gives the greeting and "what can you do?" the welcome suggestions of
   data/welcome.yml as buttons (bot/welcome.py), read live too;
 - in a conversation in another language (bot/language.py `conversation_language`) it says
-  that language's text of the response (data/i18n/<code>/*.yml `responses:`, bot/i18n.py),
+  that language's text of the response (data/i18n/<code>/*.yml `replies:`, bot/i18n.py),
   the English buttons' payloads kept with the translated titles; English when the language
   has no text for it (logged once).
 """
@@ -53,11 +53,6 @@ GREETING = "utter_greet"
 WELCOME_RESPONSES = frozenset({GREETING, "utter_capabilities"})
 
 
-def is_translation(path: str) -> bool:
-    """Whether a data file is one of the translations (data/i18n/<code>/…)."""
-    return "i18n" in Path(path).parts
-
-
 def with_placeholders(responses: Responses) -> Responses:
     return {
         name: [{"text": PLACEHOLDER}] if name.startswith(FAQ_RESPONSE_PREFIX) else variants
@@ -69,7 +64,6 @@ def with_placeholders(responses: Responses) -> Responses:
     why="an edited answer must not change what Rasa trains on, so it needs no training",
     upstream=[
         "rasa.shared.importers.importer.TrainingDataImporter._importer_from_dict",
-        "rasa.shared.importers.rasa.RasaFileImporter.__init__",
         "rasa.shared.importers.rasa.RasaFileImporter.get_nlu_data",
         "rasa.shared.nlu.training_data.training_data.TrainingData.__init__",
         "rasa.shared.nlu.training_data.training_data.TrainingData._fill_response_phrases",
@@ -87,22 +81,7 @@ class FaqAnswerImporter(RasaFileImporter):
     (https://github.com/RasaHQ/rasa/blob/3.6.21/rasa/shared/importers/rasa.py) and rebuilds
     the `TrainingData`, whose constructor copies each response into its examples
     (https://github.com/RasaHQ/rasa/blob/3.6.21/rasa/shared/nlu/training_data/training_data.py).
-
-    It also leaves out the translations (data/i18n/<code>/*.yml, bot/i18n.py): their
-    `responses:` are texts to say, not training data, but `RasaFileImporter.__init__` takes
-    every YAML file under `data/` with a `responses:` key for NLU data and Rasa's schema
-    refuses their form.
     """
-
-    def __init__(
-        self,
-        config_file: str | None = None,
-        domain_path: str | None = None,
-        training_data_paths: str | list[str] | None = None,
-    ) -> None:
-        super().__init__(config_file, domain_path, training_data_paths)
-        self._nlu_files = [f for f in self._nlu_files if not is_translation(f)]
-        self._story_files = [f for f in self._story_files if not is_translation(f)]
 
     def get_nlu_data(self, language: str | None = "en") -> TrainingData:
         data = super().get_nlu_data(language)
