@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export HF_HUB_OFFLINE := 1
 
-TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml)
+TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml data/nlu/*/*.yml)
 
 .PHONY: help run test test-fast setup browser db train retrain eval score validate lint shell clean run-scaled nginx bench lock fuzz screenshots
 
@@ -90,7 +90,7 @@ db: $(STAMP)
 	@$(BIN)/bot db upgrade
 	@$(BIN)/bot db seed
 
-$(SPACY): $(STAMP) $(wildcard data/db/*.yml) bot/nlp.py bot/countries.py
+$(SPACY): $(STAMP) $(wildcard data/db/*.yml data/i18n/*/countries.yml) bot/nlp.py bot/countries.py
 	$(BIN)/bot nlp build
 
 # Retrains only when training data or config changed (make compares file times; Rasa's

@@ -14,14 +14,22 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import dates, events, ical
+from actions.language import language_of
+from bot import dates, events, i18n, ical
 from bot.countries import Country, gazetteer
 from bot.db import session_scope
 
 logger = logging.getLogger(__name__)
 
-# "any courses there?" after a country was named: the conversation's country.
-_THERE = re.compile(r"\b(there|that country|over there|in my country|where i (live|am))\b", re.I)
+# "any courses there?" after a country was named: the conversation's country (and the same
+# in French, German, Spanish and Italian: "là-bas", "dort", "allí", "lì").
+_THERE = re.compile(
+    r"\b(there|that country|over there|in my country|where i (live|am))\b"
+    r"|(là-bas|\bla-bas|\bdans ce pays|\bdans mon pays|\bdort\b|\bin diesem land"
+    r"|\bin meinem land|\ballí\b|\balli\b|\ballá\b|\ben ese país|\ben mi país|\blì\b"
+    r"|\bin quel paese|\bnel mio paese)",
+    re.I,
+)
 
 
 def say_events(
@@ -29,9 +37,10 @@ def say_events(
     text: str,
     page: int = 1,
     country: Country | None = None,
+    language: str | None = None,
 ) -> bool:
-    """Answers the events question `text` (in `country` when given); False if the database
-    is unavailable (the user is told, and the error logged).
+    """Answers the events question `text` (in `country` when given) in `language`; False if
+    the database is unavailable (the user is told, and the error logged).
 
     The events the answer lists travel with it as a custom payload (bot/ical.py
     event_entries): the web chat and Telegram show each as a card (bot/presentation.py), with
@@ -43,7 +52,7 @@ def say_events(
         query = replace(query, country=country.iso)
     try:
         with session_scope() as session:
-            result = events.answer(session, query, today, page)
+            result = events.answer(session, query, today, page, language)
             # Inside the session: the listed rows are read before it closes.
             listed = ical.event_entries(result.listed, today)
     except SQLAlchemyError:
@@ -53,7 +62,7 @@ def say_events(
     buttons = []
     if result.has_more:
         payload = "/ask_events" + json.dumps({"events_page": str(page + 1)})
-        buttons.append({"title": "Show more events", "payload": payload})
+        buttons.append({"title": i18n.text("events.show_more", language), "payload": payload})
     dispatcher.utter_message(
         text=result.text,
         buttons=buttons,
@@ -79,6 +88,6 @@ class ActionFindEvents(Action):
             country = gazetteer().resolve(tracker.get_slot("country"))
             if country is not None:
                 text = f"{text} in {country.name}"
-        if not say_events(dispatcher, text, page):
+        if not say_events(dispatcher, text, page, language=language_of(tracker)):
             return []
         return [SlotSet("events_query", text)]

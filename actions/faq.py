@@ -8,8 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.language import language_of
+from bot import i18n
 from bot.conversation import faq_in_context, faq_ranking, previous_faq_key
-from bot.suggestions import SOMETHING_ELSE, faq_titles, suggest
+from bot.suggestions import INTENT_TITLES, SOMETHING_ELSE, faq_titles, suggest
 
 
 def chosen_faq_key(tracker: Tracker) -> str | None:
@@ -58,5 +60,20 @@ class ActionDidYouMean(Action):
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         buttons = [s.as_button() for s in suggestions] + [SOMETHING_ELSE]
-        dispatcher.utter_message(text="I'm not sure I understood. Did you mean:", buttons=buttons)
+        language = language_of(tracker)
+        dispatcher.utter_message(
+            text=i18n.text("repair.did_you_mean", language),
+            buttons=[translated_button(button, language) for button in buttons],
+        )
         return []
+
+
+def translated_button(button: dict[str, str], language: str) -> dict[str, str]:
+    """A suggestion button with its title in `language` where the title is one of ours (an
+    intent's question, "Something else"); FAQ topics keep their catalogue titles."""
+    intent = button["payload"].removeprefix("/")
+    if intent in INTENT_TITLES:
+        return {**button, "title": i18n.text(f"intent_title.{intent}", language)}
+    if button == SOMETHING_ELSE:
+        return {**button, "title": i18n.text("button.something_else", language)}
+    return button

@@ -12,10 +12,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot import form_answers
+from actions.language import language_of
+from bot import form_answers, plan_chat
 from bot.conversation import ASK_RESPONSES, asked_since_activation
 from bot.countries import gazetteer
-from bot.involvement import STAGE_PHRASES
 
 
 def intent_of(tracker: Tracker) -> str | None:
@@ -98,13 +98,12 @@ class ActionAskCountry(AskOnceThenBriefly, Action):
     slot = "country"
 
     def ask_first(self, dispatcher: CollectingDispatcher, tracker: Tracker, form: str) -> None:
-        # After the researcher named their stage, say it was understood before moving on.
-        stages = [STAGE_PHRASES[key] for key in tracker.get_slot("research_stage") or []]
+        # After the researcher named their stage, say it was understood before moving on:
+        # "the design and running stages", in the conversation's language.
+        stages = list(tracker.get_slot("research_stage") or [])
         if form == "involvement_form" and stages:
-            dispatcher.utter_message(
-                response="utter_ask_country_for_guidance",
-                stage=f"the {' and '.join(stages)} stage{'s' if len(stages) > 1 else ''}",
-            )
+            stage = plan_chat.stages_phrase(stages, language_of(tracker), key="the")
+            dispatcher.utter_message(response="utter_ask_country_for_guidance", stage=stage)
         else:
             super().ask_first(dispatcher, tracker, form)
 

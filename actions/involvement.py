@@ -16,7 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.forms import AskOnceThenBriefly, CountryValidation, intent_of, is_new_message
-from bot import conversation, dates, form_answers, involvement, partners
+from actions.language import language_of
+from bot import conversation, dates, form_answers, involvement, partners, plan_chat
 from bot.countries import gazetteer
 
 FORM = "involvement_form"
@@ -157,13 +158,16 @@ def _valid(value: Any, allowed: tuple[str, ...]) -> list[str] | None:
     return [v for v in values if v in allowed] or None
 
 
-def say_plan(dispatcher: CollectingDispatcher, slots: dict[str, Any]) -> None:
-    """The plan for the situation in `slots`, then the page to keep it (web chat: a link;
-    Telegram: a document), rebuilt by the channel from the situation in the payload."""
+def say_plan(
+    dispatcher: CollectingDispatcher, slots: dict[str, Any], language: str | None = None
+) -> None:
+    """The plan for the situation in `slots`, in `language`, then the page to keep it (web
+    chat: a link; Telegram: a document), rebuilt by the channel from the situation in the
+    payload."""
     situation = involvement.Situation.from_slots(slots)
     country = gazetteer().resolve(situation.country) if situation.country else None
-    plan = involvement.build_plan(situation, partners.contacts(country), dates.today())
-    for text in involvement.chat_messages(plan):
+    plan = involvement.build_plan(situation, partners.contacts(country, language), dates.today())
+    for text in plan_chat.chat_messages(plan, language):
         dispatcher.utter_message(text=text)
     if plan.contacts is None:
         dispatcher.utter_message(response="utter_lookup_unavailable")
@@ -181,7 +185,7 @@ class ActionInvolvementGuidance(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         slots = {name: tracker.get_slot(name) for name in (*involvement.PLAN_SLOTS, "country")}
-        say_plan(dispatcher, slots)
+        say_plan(dispatcher, slots, language_of(tracker))
         # The situation stays: "it's in children" after the plan re-plans with the rest kept.
         return []
 

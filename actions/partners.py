@@ -12,7 +12,8 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.forms import CountryValidation
-from bot import partners
+from actions.language import is_english, language_of
+from bot import i18n, partners
 from bot.countries import Country, gazetteer
 from bot.db import session_scope
 
@@ -28,7 +29,9 @@ class ValidatePartnerForm(CountryValidation, FormValidationAction):
 PARTNERS_KEY = "partners"
 
 
-def partner_cards(country: Country | None) -> list[dict[str, str | None]]:
+def partner_cards(
+    country: Country | None, language: str | None = None
+) -> list[dict[str, str | None]]:
     """The ECRIN partner the answer for `country` names (the first, as bot.partners.answer
     does), as a card: name, city, country, website and contact page. None without a country
     (the answer points to the office) or without a partner there, and none (logged) when the
@@ -45,7 +48,9 @@ def partner_cards(country: Country | None) -> list[dict[str, str | None]]:
                 {
                     "name": partner.display_name,
                     "city": partner.city or None,
-                    "country": country.name,
+                    "country": country.name
+                    if is_english(language)
+                    else country.name_in(i18n.supported(language)),
                     "website": partner.website or None,
                     "contact": partner.contact_url or None,
                 }
@@ -55,14 +60,16 @@ def partner_cards(country: Country | None) -> list[dict[str, str | None]]:
         return []
 
 
-def say_partner(dispatcher: CollectingDispatcher, country: Country | None) -> None:
-    """The partner to contact in `country`; the web chat and Telegram show it as a card
-    beside the text, which stays as the REST channel answers it."""
-    text = partners.contacts(country)
+def say_partner(
+    dispatcher: CollectingDispatcher, country: Country | None, language: str | None = None
+) -> None:
+    """The partner to contact in `country`, in `language`; the web chat and Telegram show it
+    as a card beside the text, which stays as the REST channel answers it."""
+    text = partners.contacts(country, language)
     if text is None:
         dispatcher.utter_message(response="utter_lookup_unavailable")
         return
-    cards = partner_cards(country)
+    cards = partner_cards(country, language)
     dispatcher.utter_message(text=text, json_message={PARTNERS_KEY: cards} if cards else None)
 
 
@@ -76,27 +83,30 @@ class ActionFindPartner(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        say_partner(dispatcher, gazetteer().resolve(tracker.get_slot("country")))
+        country = gazetteer().resolve(tracker.get_slot("country"))
+        say_partner(dispatcher, country, language_of(tracker))
         return []
 
 
-def platform_text(country: Country | None) -> str | None:
+def platform_text(country: Country | None, language: str | None = None) -> str | None:
     """Whether `country` has a EUPATI National Platform (or, without a country, which
     countries have one), or None (logged) when the database is unavailable."""
     try:
         with session_scope() as session:
             if country is None:
-                return partners.platform_question(session)
-            return partners.platform_answer(partners.platform_lookup(session, country))
+                return partners.platform_question(session, language)
+            return partners.platform_answer(partners.platform_lookup(session, country), language)
     except SQLAlchemyError:
         logger.exception("EUPATI platform look-up failed for %s", country.iso if country else "-")
         return None
 
 
-def say_platform(dispatcher: CollectingDispatcher, country: Country | None) -> bool:
-    """Answers "is there a EUPATI platform in <country>?"; False if the database is down
-    (the user is told, and the error logged)."""
-    text = platform_text(country)
+def say_platform(
+    dispatcher: CollectingDispatcher, country: Country | None, language: str | None = None
+) -> bool:
+    """Answers "is there a EUPATI platform in <country>?" in `language`; False if the
+    database is down (the user is told, and the error logged)."""
+    text = platform_text(country, language)
     if text is None:
         dispatcher.utter_message(response="utter_lookup_unavailable")
         return False
@@ -117,5 +127,5 @@ class ActionEupatiPlatform(Action):
         places = gazetteer()
         named = places.find_meant(tracker.latest_message.get("text") or "")
         country = named or places.resolve(tracker.get_slot("country"))
-        say_platform(dispatcher, country)
+        say_platform(dispatcher, country, language_of(tracker))
         return [SlotSet("country", named.name)] if named else []

@@ -13,12 +13,20 @@ from rasa_sdk.types import DomainDict
 
 from actions.events import say_events
 from actions.involvement import say_plan
+from actions.language import is_english, language_of
 from actions.partners import say_partner, say_platform
-from bot import conversation, involvement
+from bot import conversation, i18n, involvement
 from bot.countries import gazetteer
 from bot.suggestions import faq_payload, faq_titles
 
 HANDOFF_BUTTON = {"title": "Talk to a person", "payload": "/handoff"}
+
+
+def handoff_button(language: str | None) -> dict[str, str]:
+    """ "Talk to a person", in `language`."""
+    if is_english(language):
+        return HANDOFF_BUTTON
+    return {**HANDOFF_BUTTON, "title": i18n.text("button.handoff", language)}
 
 
 def say_again(dispatcher: CollectingDispatcher, message: dict[str, Any]) -> None:
@@ -50,6 +58,7 @@ class ActionFollowUp(Action):
         stages = involvement.stages_in(text)
         previous = conversation.last_topic(tracker.events)
         topic = previous.topic if previous else None
+        language = language_of(tracker)
         remembered: list[dict[str, Any]] = []
         if country:
             remembered.append(SlotSet("country", country.name))
@@ -66,21 +75,22 @@ class ActionFollowUp(Action):
         if topic == conversation.INVOLVEMENT and (country or stages):
             slots = {name: tracker.get_slot(name) for name in (*involvement.PLAN_SLOTS, "country")}
             slots.update({e["name"]: e["value"] for e in remembered})
-            say_plan(dispatcher, slots)
+            say_plan(dispatcher, slots, language)
         elif topic == conversation.EUPATI_PLATFORM and country:
-            say_platform(dispatcher, country)
+            say_platform(dispatcher, country, language)
         elif topic == conversation.EVENTS and country:
             query = tracker.get_slot("events_query") or ""
-            if say_events(dispatcher, query, country=country):
+            if say_events(dispatcher, query, country=country, language=language):
                 remembered.append(SlotSet("events_query", f"{query} in {country.name}"))
         elif stages:
             # Guidance for researchers is what a stage is for: plan it with them.
             return [*remembered, FollowupAction("involvement_form")]
         elif country and (topic == conversation.PARTNER or NAMES_ECRIN.search(text)):
             # "ECRIN in Deutschland": whom to contact there, whatever came before.
-            say_partner(dispatcher, country)
+            say_partner(dispatcher, country, language)
         elif country:
-            dispatcher.utter_message(response="utter_country_noted", country=country.display)
+            name = country.name_in(i18n.supported(language))  # "the Netherlands", "Pays-Bas"
+            dispatcher.utter_message(response="utter_country_noted", country=name)
         else:
             dispatcher.utter_message(response="utter_place_unknown")
         return remembered
@@ -127,12 +137,14 @@ class ActionMore(Action):
         last_text = (previous.answer_messages() or [{}])[-1].get("text") or ""
         link = conversation.source_link(last_text)
         titles = faq_titles()
+        language = language_of(tracker)
         if answered is None:
-            dispatcher.utter_message(
-                text=f"The full details are on this page: {link}"
+            text = (
+                i18n.text("repair.full_details", language, link=link)
                 if link
-                else "I don't have more on that, sorry."
+                else i18n.text("repair.no_more", language)
             )
+            dispatcher.utter_message(text=text)
             return []
         candidates = conversation.related_faq_keys(
             previous.user.get("parse_data") or {}, answered, limit=10
@@ -142,14 +154,13 @@ class ActionMore(Action):
             for key in candidates
             if conversation.faq_group(key) == conversation.faq_group(answered) and key in titles
         ][:3]
-        title = titles.get(answered, "that")
-        intro = f'More on "{title}": the full explanation is on {link}.'
+        title = titles.get(answered) or i18n.text("repair.that", language)
+        intro = i18n.text("repair.more_on", language, title=title, link=link)
         if not related:
             dispatcher.utter_message(text=intro)
             return []
-        dispatcher.utter_message(
-            text=f"{intro} A related question people ask: {titles[related[0]]}"
-        )
+        question = i18n.text("repair.related", language, question=titles[related[0]])
+        dispatcher.utter_message(text=f"{intro} {question}")
         dispatcher.utter_message(
             response=f"utter_{related[0]}",
             buttons=[{"title": titles[key], "payload": faq_payload(key)} for key in related[1:]],
@@ -179,8 +190,9 @@ class ActionFeedback(Action):
                 for key in conversation.related_faq_keys(parse_data, previous.faq_key)
                 if key in titles
             ]
-        text = "Sorry, that wasn't the answer you needed. Could you put your question another way?"
+        language = language_of(tracker)
+        text = i18n.text("repair.not_what_you_needed", language)
         if buttons:
-            text += " Or did you mean one of these?"
-        dispatcher.utter_message(text=text, buttons=[*buttons, HANDOFF_BUTTON])
+            text += " " + i18n.text("repair.or_did_you_mean", language)
+        dispatcher.utter_message(text=text, buttons=[*buttons, handoff_button(language)])
         return []

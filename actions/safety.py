@@ -1,6 +1,6 @@
 """The reply to someone who mentions suicide or self-harm: care, 112, and a crisis line for
 their country (composed in bot/crisis_lines.py, which also answers when the database is
-down)."""
+down), in the conversation's language."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import crisis_lines
+from bot.language import conversation_language
 
 
 class ActionSelfHarm(Action):
@@ -21,5 +22,7 @@ class ActionSelfHarm(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text")
-        dispatcher.utter_message(text=crisis_lines.reply(text, tracker.get_slot("country")))
+        language = conversation_language(tracker.events)
+        reply = crisis_lines.reply(text, tracker.get_slot("country"), language=language)
+        dispatcher.utter_message(text=reply)
         return []

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from bot import i18n
 from bot.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
@@ -69,12 +70,22 @@ def phone_numbers(text: str) -> set[str]:
     }
 
 
-def answer_problems(text: str) -> list[str]:
-    """Why an answer text may not be said to a patient; empty when it may."""
+def link_at_end(language: str | None = None) -> re.Pattern[str]:
+    """LINK_AT_END in `language`: its learn_more phrase (data/languages.yml) and a link."""
+    if i18n.supported(language) in (None, i18n.SOURCE):
+        return LINK_AT_END
+    return re.compile(rf"{re.escape(i18n.learn_more(language))} https?://\S+$")
+
+
+def answer_problems(text: str, language: str | None = None) -> list[str]:
+    """Why an answer text may not be said to a patient; empty when it may. A translation
+    (`language`) ends with that language's phrase ("En savoir plus : <URL>")."""
     problems = []
-    if not LINK_AT_END.search(text):
-        problems.append("it must end with 'Learn more: <URL>' (the authoritative page)")
-    body = LINK_AT_END.sub("", text).strip()
+    link = link_at_end(language)
+    if not link.search(text):
+        phrase = i18n.learn_more(language)
+        problems.append(f"it must end with '{phrase} <URL>' (the authoritative page)")
+    body = link.sub("", text).strip()
     sentences = [sentence for sentence in SENTENCE_END.split(body) if sentence]
     if not 1 <= len(sentences) <= MAX_SENTENCES:
         problems.append(f"it has {len(sentences)} sentences (1 to {MAX_SENTENCES})")

@@ -275,13 +275,16 @@ def _review_serve(args: argparse.Namespace) -> int:
 
 
 def _review_export_nlu(args: argparse.Namespace) -> int:
+    from bot.i18n import default_language
     from bot.review.config import NLU_DIR
     from bot.review.database import upgrade
     from bot.review.nlu import export_nlu
     from bot.tracker_db.engine import get_engine
 
     upgrade()
-    exported = export_nlu(get_engine(), NLU_DIR)
+    exported = export_nlu(
+        get_engine(), NLU_DIR, language=args.language, default_language=default_language()
+    )
     note = f"{exported.examples} corrected example(s)"
     if exported.skipped_known:
         note += f"; {exported.skipped_known} already in data/nlu/ left out"
@@ -470,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     serving.add_argument("--no-upgrade", action="store_true", help="skip the migrations")
     exporting = add(review, "export-nlu", _review_export_nlu, "corrected examples as NLU YAML")
     exporting.add_argument("--out", type=Path, help="write to FILE instead of stdout")
+    exporting.add_argument("--language", metavar="CODE", help="only this language's (e.g. fr)")
 
     privacy = group("privacy", "stored conversations")
     purging = add(privacy, "purge", _privacy_purge, "delete messages older than an age")

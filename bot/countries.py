@@ -1,16 +1,19 @@
-"""Resolve the many ways people name a place ("German", "Deutschland", "DE", "Dublin")
-to one country.
+"""Resolve the many ways people name a place ("German", "Deutschland", "DE", "Dublin",
+"en Italie", "in Italien") to one country.
 
-Reference data lives in `data/db/countries.yml`; partner cities from the database can be
-added on top, so a city that only a partner row knows still resolves.
+Reference data lives in `data/db/countries.yml`; the names and adjectives of each country in
+every other language the assistant speaks (`data/i18n/<code>/countries.yml`) are added on
+top, and so can partner cities from the database, so a city that only a partner row knows
+still resolves.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,9 @@ import yaml
 from bot.settings import PROJECT_ROOT
 
 COUNTRIES_FILE = PROJECT_ROOT / "data" / "db" / "countries.yml"
+I18N_DIR = PROJECT_ROOT / "data" / "i18n"
+
+logger = logging.getLogger(__name__)
 
 # Two-letter codes that are also everyday English words: in free text "it" or "no" is not
 # Italy or Norway. They still resolve when they are the whole answer in capitals ("IT");
@@ -34,8 +40,16 @@ PLACE_CUES = frozenset(
     {
         "in", "from", "to", "near", "about", "around", "at", "and", "or", "nor", "not",
         "of", "for", "than", "outside", "via",
+        # The same cues in French, German, Spanish and Italian ("en", "nach", "desde", "da").
+        "en", "au", "aux", "de", "du", "des", "à", "et", "ou", "pas", "vers", "pour",
+        "nach", "aus", "im", "von", "und", "oder", "nicht", "für",
+        "desde", "del", "y", "o", "para", "por",
+        "a", "da", "di", "e", "per", "non", "dalla", "dal", "della", "nel", "nella",
     }
 )  # fmt: skip
+# Translated names that are also everyday English words ("Island", German for Iceland): they
+# are `common` names, counted inside a sentence only where a place would be.
+TRANSLATED_COMMON = frozenset({"island", "dane", "dan", "chili"})
 # …and never when the next word makes it a verb or a noun ("split the dose", "split up").
 WORD_FOLLOWERS = frozenset(
     {
@@ -58,8 +72,9 @@ _PLAIN_LETTERS = str.maketrans(
 # "not Greece", "no Greece", "isn't Greece", "rather than Greece", "not in Greece": the words
 # directly before a mention that take it back (see `Gazetteer.find_meant`).
 _NEGATION_BEFORE = re.compile(
-    r"(?:\b(?:not|no|never|instead\s+of|rather\s+than)|n['\u2019]t|\b(?:is|are|was|were|do|does|did)nt)"
-    r"\s+(?:(?:in|from|for|about|at|to|the)\s+)*$",
+    r"(?:\b(?:not|no|never|instead\s+of|rather\s+than|pas|nicht|kein|keine|non|nein)"
+    r"|n['\u2019]t|\b(?:is|are|was|were|do|does|did)nt)"
+    r"\s+(?:(?:in|from|for|about|at|to|the|en|au|aux|nach|aus|a|da|di|el|la|le)\s+)*$",
     re.IGNORECASE,
 )
 
@@ -95,10 +110,35 @@ class Country:
     the: tuple[str, ...] = ()
     # Names of this country or its cities that are also everyday words ("Split").
     common: tuple[str, ...] = ()
+    # (language, names, adjectives) in the other languages the assistant speaks, the name
+    # to use in that language's sentences first (data/i18n/<code>/countries.yml).
+    # Not compared: a country is the same country whichever languages were loaded.
+    translations: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = field(
+        default=(), compare=False
+    )
 
     def names(self) -> tuple[str, ...]:
-        """Every way of naming the country itself (not its cities)."""
-        return (self.name, *self.aliases, *self.adjectives, *self.native)
+        """Every way of naming the country itself (not its cities), in every language."""
+        translated = [n for _, names, adjectives in self.translations for n in names + adjectives]
+        return (self.name, *self.aliases, *self.adjectives, *self.native, *translated)
+
+    def everyday_words(self) -> tuple[str, ...]:
+        """`common`, and the translated names that are everyday English words ("Island")."""
+        translated = [
+            n
+            for _, names, adjectives in self.translations
+            for n in names + adjectives
+            if fold(n) in TRANSLATED_COMMON
+        ]
+        return (*self.common, *translated)
+
+    def name_in(self, language: str | None) -> str:
+        """The country's name for a sentence in `language` ("Allemagne", "Italien"); the
+        English, article included ("the Netherlands"), for English or a missing translation."""
+        for code, names, _ in self.translations:
+            if code == language and names:
+                return names[0]
+        return self.display
 
     def with_article(self, name: str | None = None) -> str:
         """`name` (the English name by default) as it reads after "in": "in the Netherlands",
@@ -142,7 +182,7 @@ class Gazetteer:
                 self._by_name[fold(name)] = country.iso
             for city in country.cities:
                 self.add_city(city, country.iso)
-            self._common.update(fold(word) for word in country.common)
+            self._common.update(fold(word) for word in country.everyday_words())
         self._longest = max(len(key.split()) for key in [*self._by_name, *self._city_country])
 
     def add_city(self, city: str, iso: str) -> None:
@@ -324,7 +364,52 @@ def load_countries(path: Path = COUNTRIES_FILE) -> dict[str, Country]:
     return countries
 
 
+def _translation_rows(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    rows = data.get("countries") if isinstance(data, dict) else None
+    if not isinstance(rows, dict):
+        raise ValueError(f"{path}: expected a `countries:` mapping of ISO codes")
+    return rows
+
+
+def add_translations(countries: dict[str, Country], folder: Path = I18N_DIR) -> dict[str, Country]:
+    """`countries` with the names and adjectives of every `<folder>/<code>/countries.yml`.
+
+    An unknown code is an error (a typo would silently drop a country); a name that already
+    names another country is left out and logged, since a look-up must not pick one of two
+    ("Georgia" the state, or a city of one country that is another's name)."""
+    owner = {fold(name): c.iso for c in countries.values() for name in (*c.names(), *c.cities)}
+    merged = dict(countries)
+    for path in sorted(folder.glob("*/countries.yml")) if folder.is_dir() else []:
+        language = path.parent.name
+        for iso, row in _translation_rows(path).items():
+            iso = str(iso)
+            if iso not in merged:
+                raise ValueError(f"{path}: {iso} is not a country of {COUNTRIES_FILE.name}")
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}: {iso} must map to names and adjectives")
+            kept: dict[str, list[str]] = {"names": [], "adjectives": []}
+            for key, found in kept.items():
+                for name in _strings(row, key, f"{path}, {iso}"):
+                    other = owner.setdefault(fold(name), iso)
+                    if other != iso:
+                        logger.warning(
+                            "%s: %r names %s already; left out for %s", path, name, other, iso
+                        )
+                        continue
+                    found.append(name)
+            country = merged[iso]
+            merged[iso] = replace(
+                country,
+                translations=(
+                    *country.translations,
+                    (language, tuple(kept["names"]), tuple(kept["adjectives"])),
+                ),
+            )
+    return merged
+
+
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
-    """The gazetteer of the reference data, built once per process."""
-    return Gazetteer(load_countries())
+    """The gazetteer of the reference data in every language, built once per process."""
+    return Gazetteer(add_translations(load_countries()))

@@ -5,7 +5,9 @@ with the page it was checked on). The reply always says 112; it names the crisis
 person's country when the message or the conversation says where they are, and otherwise
 the countries where 116 123 reaches a listening line and a directory of helplines. It never
 asks a question back: someone in crisis gets everything in one message. When the database
-is down the reply still comes, without the table (logged).
+is down the reply still comes, without the table (logged). It is said in the conversation's
+language (the `crisis.*` messages and `crisis_hours` of data/i18n/<code>/safety.yml); the
+numbers, names and links are the table's, whatever the language.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
+from functools import cache
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.countries import Country, gazetteer
+from bot import i18n
+from bot.countries import Country, fold, gazetteer
 from bot.db import session_scope
 from bot.models import CrisisLine
 
@@ -32,14 +37,38 @@ SHARED_NUMBER = "116 123"
 # At most this many lines of one country are named, in `rank` order.
 MAX_LINES = 2
 
-OPENING = (
-    "I'm really sorry you're feeling this way, and I'm glad you told me. "
-    "You don't have to face this alone."
-)
-EMERGENCY = (
-    "If you might act on these thoughts or are in danger, please call 112 or your local "
-    "emergency number now."
-)
+# The words of the reply are the `crisis.*` messages of data/i18n/<code>/safety.yml (English:
+# data/i18n/en/safety.yml), said in the conversation's language.
+
+
+@cache
+def _hours_translations(language: str) -> dict[str, str]:
+    """`crisis_hours:` of data/i18n/<language>/safety.yml: a line's English `hours` (as in
+    data/db/crisis_lines.yml) → the same words in `language`.
+
+    Keyed by the English text on purpose: when staff change a line's hours, the old
+    translation no longer matches and the new English words are said (logged) until it is
+    translated, so a translation can never give hours the table no longer says."""
+    path = i18n.I18N_DIR / language / "safety.yml"
+    if language == i18n.SOURCE or not path.exists():
+        return {}
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(k): str(v) for k, v in (document.get("crisis_hours") or {}).items()}
+
+
+_untranslated: set[tuple[str, str]] = set()
+
+
+def hours_in(hours: str, language: str) -> str:
+    """A line's `hours` said in `language` (the English words when there is no translation,
+    logged once per language and words)."""
+    translated = _hours_translations(language).get(hours)
+    if translated is None and language != i18n.SOURCE and (language, hours) not in _untranslated:
+        _untranslated.add((language, hours))
+        logger.warning(
+            "No %s words for crisis-line hours %r: saying them in English", language, hours
+        )
+    return translated or hours
 
 
 def lines_for(session: Session, country: Country) -> list[CrisisLine]:
@@ -69,50 +98,57 @@ def country_of(text: str | None, slot: str | None) -> Country | None:
     return places.find_meant(text) or places.resolve(slot)
 
 
-def _line(line: CrisisLine) -> str:
-    hours = f" \u2014 {line.hours}" if line.hours else ""
-    return f"{line.name} on {line.phone}{hours}"
+def _line(line: CrisisLine, language: str) -> str:
+    phone = line.phone
+    if " or " in phone:  # "0800 111 0 111 or 0800 111 0 222": the "or" in the language
+        first, second = phone.split(" or ", 1)
+        phone = i18n.text("crisis.phone_or", language, first=first, second=second)
+    if not line.hours:
+        return i18n.text("crisis.line", language, name=line.name, phone=phone)
+    hours = hours_in(line.hours, language)
+    return i18n.text("crisis.line_hours", language, name=line.name, phone=phone, hours=hours)
 
 
-def _names(countries: Iterable[Country]) -> str:
-    names = [country.display for country in countries]
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+def _names(countries: Iterable[Country], language: str) -> str:
+    names = [country.name_in(language) for country in countries]
+    if language != i18n.SOURCE:  # the order a reader of the language expects
+        names.sort(key=fold)
+    return i18n.join_and(names, language)
 
 
 def compose(
     country: Country | None,
     lines: list[CrisisLine] | None,
     shared: list[Country] | None = None,
+    language: str = "en",
 ) -> str:
-    """The reply. `lines` is None when the table could not be read."""
-    sentences = [OPENING, EMERGENCY]
+    """The reply in `language` (English when it has no translation). `lines` is None when
+    the table could not be read."""
+    language = i18n.supported(language) or i18n.default_language()
+    sentences = [i18n.text("crisis.opening", language), i18n.text("crisis.emergency", language)]
     if country is not None and lines:
-        named = [_line(line) for line in lines[:MAX_LINES]]
-        sentences.append(
-            f"In {country.display}, you can talk to someone at " + "; or at ".join(named) + "."
-        )
-        sentences.append(
-            f"If you're somewhere else, {DIRECTORY} lists free, confidential helplines in "
-            "other countries."
-        )
+        named = [_line(line, language) for line in lines[:MAX_LINES]]
+        text = named[0]
+        for other in named[1:]:
+            text = i18n.text("crisis.two_lines", language, first=text, second=other)
+        name = country.name_in(language)
+        sentences.append(i18n.text("crisis.in_country", language, country=name, lines=text))
+        sentences.append(i18n.text("crisis.elsewhere", language, directory=DIRECTORY))
     elif country is not None and lines is not None:
-        sentences.append(
-            f"I don't have a checked crisis line for {country.display} yet, but {DIRECTORY} "
-            "lists free, confidential helplines there."
-        )
+        name = country.name_in(language)
+        sentences.append(i18n.text("crisis.no_line", language, country=name, directory=DIRECTORY))
     elif shared:
         sentences.append(
-            f"You can also talk to someone at a crisis line: in {_names(shared)}, "
-            f"{SHARED_NUMBER} reaches a listening line, and {DIRECTORY} lists free, "
-            "confidential helplines in other countries."
+            i18n.text(
+                "crisis.shared",
+                language,
+                countries=_names(shared, language),
+                number=SHARED_NUMBER,
+                directory=DIRECTORY,
+            )
         )
     else:
-        sentences.append(
-            f"You can also talk to someone at a crisis line: {DIRECTORY} lists free, "
-            "confidential helplines by country."
-        )
+        sentences.append(i18n.text("crisis.directory_only", language, directory=DIRECTORY))
     return " ".join(sentences)
 
 
@@ -120,8 +156,10 @@ def reply(
     text: str | None,
     slot: str | None,
     sessions: Callable[[], AbstractContextManager[Session]] | None = None,
+    language: str = "en",
 ) -> str:
-    """The whole reply to a self-harm message: never fails, never asks a question.
+    """The whole reply to a self-harm message, in `language`: never fails, never asks a
+    question.
 
     `sessions` opens a database session (default: `bot.db.session_scope`).
     """
@@ -130,8 +168,8 @@ def reply(
     try:
         with sessions() as session:
             if country is not None:
-                return compose(country, lines_for(session, country))
-            return compose(None, [], countries_on(session))
+                return compose(country, lines_for(session, country), language=language)
+            return compose(None, [], countries_on(session), language=language)
     except SQLAlchemyError:
         logger.exception("Crisis line look-up failed for %s", country.iso if country else "-")
-        return compose(country, None)
+        return compose(country, None, language=language)

@@ -1,12 +1,17 @@
 """`bot eval`: how well the trained model answers questions it was never trained on.
 
-Scores the held-out split in `tests/nlu/` three ways:
+Scores the English held-out split in `tests/nlu/*.yml` three ways:
 
 * intent accuracy — the top-level intent (`faq_trials`, `ask_partner`, …);
 * answer accuracy and macro F1 — what the user would actually see: for FAQ questions the
   topic the ResponseSelector retrieved (`faq_trials/placebo`), otherwise the intent;
-* the same split scored by a TF-IDF nearest-example baseline trained on `data/nlu/`, so we
-  see what the Rasa pipeline adds;
+* the same split scored by a TF-IDF nearest-example baseline trained on `data/nlu/` (every
+  language), so we see what the Rasa pipeline adds;
+
+then each other language of data/languages.yml on its own split, `tests/nlu/<code>/*.yml`
+(issue 22: one model for all languages, same labels; target ≥ 0.90 answer accuracy in each),
+one row per language with the same scores and the baseline's, and its worst topics when it
+misses the target;
 
 and then, against the running assistant: plays whole conversations (tests/conversations/, and
 the shared development set when it is there) for the multi-turn pass rate per pattern, and
@@ -18,11 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import statistics
 import urllib.request
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +38,15 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import FeatureUnion
 
 from bot import playback
+from bot.feedback import is_answer
 from bot.knowledge import MAX_GRADE, TARGET_MEDIAN_GRADE, catalogue, reading_grade
 from bot.settings import PROJECT_ROOT
 
 TRAIN_DIR = PROJECT_ROOT / "data" / "nlu"
 TEST_DIR = PROJECT_ROOT / "tests" / "nlu"
 MODEL = PROJECT_ROOT / "models" / "ecrin.tar.gz"
+# Issue 22's target: the answer accuracy on each language's held-out split.
+LANGUAGE_TARGET = 0.90
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,25 @@ def load_examples(directory: Path) -> list[Example]:
                 if line.strip():
                     found.append(Example(line.strip()[2:].strip(), item["intent"]))
     return found
+
+
+def language_splits(directory: Path = TEST_DIR) -> dict[str, list[Example]]:
+    """Each language's examples: the default language's in `directory` itself (the files as
+    they were before issue 22), each other language of data/languages.yml in
+    `directory/<code>/`; a language without a folder (or with an empty one) is left out."""
+    from bot.i18n import default_language, languages
+
+    default = default_language()
+    splits = {default: load_examples(directory)}
+    for code in languages():
+        if code != default and (directory / code).is_dir():
+            splits[code] = load_examples(directory / code)
+    return {code: examples for code, examples in splits.items() if examples}
+
+
+def training_examples(directory: Path = TRAIN_DIR) -> list[Example]:
+    """Every language's training examples (the model learns them all at once)."""
+    return [example for split in language_splits(directory).values() for example in split]
 
 
 def answer_label(parse: dict) -> str:
@@ -179,35 +207,57 @@ def train_nlu(config: Path, out: Path) -> Path:
     return out / f"{name}.tar.gz"
 
 
-def _table_row(name: str, seconds: str, s: Scores) -> str:
+def _table_row(name: str, seconds: str, s: Scores, others: dict[str, Scores]) -> str:
+    languages = "".join(f" {scores.answer_accuracy:.3f} |" for scores in others.values())
     return (
         f"| {name} | {seconds} | {s.intent_accuracy:.3f} | {s.answer_accuracy:.3f} "
-        f"| {s.faq_accuracy:.3f} | {s.macro_f1:.3f} |"
+        f"| {s.faq_accuracy:.3f} | {s.macro_f1:.3f} |{languages}"
     )
+
+
+def split_predictions(
+    splits: dict[str, list[Example]], predict: Callable[[list[str]], list[str]]
+) -> dict[str, Scores]:
+    """Each split scored, its texts predicted in one call (one model load for them all)."""
+    texts = [example.text for split in splits.values() for example in split]
+    predicted = iter(predict(texts))
+    return {code: score(split, [next(predicted) for _ in split]) for code, split in splits.items()}
 
 
 def compare(configs: list[Path]) -> Iterator[str]:
     """Train each pipeline on data/nlu/ and score it on the held-out split: one table row per
-    pipeline as soon as it is measured (a failing one is reported, not fatal)."""
+    pipeline as soon as it is measured (a failing one is reported, not fatal). The default
+    language's scores come first, as before issue 22; then each other language's answer
+    accuracy."""
     import tempfile
     import time
 
-    test = load_examples(TEST_DIR)
-    texts = [e.text for e in test]
-    yield "| pipeline | train (s) | intent acc | answer acc | FAQ selection | macro F1 |"
-    yield "|---|---|---|---|---|---|"
-    baseline = predict_with_baseline(load_examples(TRAIN_DIR), texts)
-    yield _table_row("TF-IDF nearest example", "-", score(test, baseline))
+    splits = language_splits(TEST_DIR)
+    default, *others = splits
+    yield (
+        "| pipeline | train (s) | intent acc | answer acc | FAQ selection | macro F1 |"
+        + "".join(f" {code} answer acc |" for code in others)
+    )
+    yield "|---|---|---|---|---|---|" + "---|" * len(others)
+    train = training_examples(TRAIN_DIR)
+    baseline = split_predictions(splits, functools.partial(predict_with_baseline, train))
+    yield _row("TF-IDF nearest example", "-", baseline, default)
     with tempfile.TemporaryDirectory(prefix="ecrin-compare-") as scratch:
         for config in configs:
             started = time.monotonic()
             try:
                 model = train_nlu(config, Path(scratch))
             except TrainingFailed as error:
-                yield f"| {config} | training failed: {error} | | | | |"
+                yield f"| {config} | training failed: {error} | | | | |" + " |" * len(others)
                 continue
             seconds = f"{time.monotonic() - started:.0f}"
-            yield _table_row(str(config), seconds, score(test, predict_with_model(model, texts)))
+            scores = split_predictions(splits, functools.partial(predict_with_model, model))
+            yield _row(str(config), seconds, scores, default)
+
+
+def _row(name: str, seconds: str, scores: dict[str, Scores], default: str) -> str:
+    others = {code: s for code, s in scores.items() if code != default}
+    return _table_row(name, seconds, scores[default], others)
 
 
 SHARED_SCORER = PROJECT_ROOT.parent / "shared" / "eval" / "score.py"
@@ -262,9 +312,10 @@ def rest_sender(url: str) -> playback.Send:
 
 
 def answer_text(replies: list[dict]) -> str:
-    """The answer among the assistant's replies: the one ending with its source link, else all."""
+    """The answer among the assistant's replies: the one ending with its source link (in any
+    language), else all."""
     texts = [reply["text"] for reply in replies if reply.get("text")]
-    linked = [text for text in texts if "Learn more:" in text]
+    linked = [text for text in texts if is_answer(text)]
     return " ".join(linked or texts)
 
 
@@ -324,17 +375,58 @@ def running_assistant_report(model: Path = MODEL) -> str:
     return "\n\n".join(reports)
 
 
+def language_report(
+    ours: dict[str, Scores],
+    baseline: dict[str, Scores],
+    sizes: dict[str, tuple[int, int]],
+    target: float = LANGUAGE_TARGET,
+    worst: int = 5,
+) -> str:
+    """One row per language (its examples and labels, the model's scores, the baseline's
+    answer accuracy, and whether it meets `target`), then the worst topics of each language
+    below it."""
+    lines = [
+        f"Accuracy per language (held-out split of each; target: answer accuracy ≥ {target:.2f}):",
+        "",
+        "| language | examples | labels | intent acc | answer acc | FAQ selection | macro F1 "
+        "| baseline answer acc | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    missed = []
+    for code, s in ours.items():
+        examples, labels = sizes[code]
+        met = s.answer_accuracy >= target
+        if not met:
+            missed.append(code)
+        lines.append(
+            f"| {code} | {examples} | {labels} | {s.intent_accuracy:.3f} | "
+            f"{s.answer_accuracy:.3f} | {s.faq_accuracy:.3f} | {s.macro_f1:.3f} | "
+            f"{baseline[code].answer_accuracy:.3f} | {'met' if met else 'BELOW'} |"
+        )
+    for code in missed:
+        lines += ["", f"{code}: worst topics (F1, confused with):"]
+        for label, f1, confused in ours[code].worst[:worst]:
+            mixed = ", ".join(f"{other} x{n}" for other, n in confused) or "-"
+            lines.append(f"    {f1:.2f}  {label:<45} {mixed}")
+    return "\n".join(lines)
+
+
 def evaluate(model: Path = MODEL) -> str:
-    train, test = load_examples(TRAIN_DIR), load_examples(TEST_DIR)
-    texts = [e.text for e in test]
+    """The default language's report as before issue 22 (model, then baseline), then the
+    per-language table. The model parses every language's split in one load."""
+    splits = language_splits(TEST_DIR)
+    default = next(iter(splits))
+    train, test = training_examples(TRAIN_DIR), splits[default]
     header = (
         f"Held-out split: {len(test)} examples, {len({e.label for e in test})} labels "
-        f"(tests/nlu/); training: {len(train)} examples (data/nlu/)."
+        f"(tests/nlu/); training: {len(train)} examples (data/nlu/, every language)."
     )
-    rasa_report = format_report(
-        f"Rasa model {model.name}", score(test, predict_with_model(model, texts))
-    )
-    base_report = format_report(
-        "TF-IDF nearest-example baseline", score(test, predict_with_baseline(train, texts))
-    )
-    return "\n\n".join([header, rasa_report, base_report])
+    ours = split_predictions(splits, functools.partial(predict_with_model, model))
+    baseline = split_predictions(splits, functools.partial(predict_with_baseline, train))
+    rasa_report = format_report(f"Rasa model {model.name}", ours[default])
+    base_report = format_report("TF-IDF nearest-example baseline", baseline[default])
+    sizes = {code: (len(split), len({e.label for e in split})) for code, split in splits.items()}
+    reports = [header, rasa_report, base_report]
+    if len(splits) > 1:
+        reports.append(language_report(ours, baseline, sizes))
+    return "\n\n".join(reports)

@@ -1,4 +1,5 @@
-"""Event look-ups: what a question asks for, the query, and the wording of the answer."""
+"""Event look-ups: what a question asks for, the query, and the wording of the answer, in
+the conversation's language (data/i18n/<code>/messages.yml `events.*`; dates by Babel)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot import recurrence
+from bot import i18n, recurrence
 from bot.countries import gazetteer
 from bot.dates import DateWindow, parse_when, upcoming
 from bot.models import Attendance, Event
@@ -43,26 +45,72 @@ TIMEZONE_BY_COUNTRY = {
     "IL": "Asia/Jerusalem", "JP": "Asia/Tokyo",
 }  # fmt: skip
 
+# English first, then the same words in French, German, Spanish and Italian.
 _KIND_WORDS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
-    (re.compile(r"\bwebinars?|web seminars?|online talks?\b"), ("webinar",)),
-    (re.compile(r"\b(trainings?|workshops?)\b"), ("training", "course")),
     (
-        re.compile(r"\b(courses?|e-?learning|open classroom|modules?|classes)\b"),
+        re.compile(
+            r"\bwebinars?|web seminars?|online talks?\b"
+            r"|\b(webinaires?|webinare|webinarios?|seminarios? web|webinar)\b"
+        ),
+        ("webinar",),
+    ),
+    (
+        re.compile(
+            r"\b(trainings?|workshops?)\b"
+            r"|\b(formations?|ateliers?|schulung(en)?|fortbildung(en)?|weiterbildung(en)?"
+            r"|formaci[óo]n(es)?|talleres|taller|formazion[ei])\b"
+        ),
+        ("training", "course"),
+    ),
+    (
+        re.compile(
+            r"\b(courses?|e-?learning|open classroom|modules?|classes)\b"
+            r"|\b(cours|kurs(e)?|cursos?|cors[oi])\b"
+        ),
         ("course", "training"),
     ),
     (
-        re.compile(r"\b(conferences?|congress(es)?|symposi(um|a)|meetings?|forums?)\b"),
+        re.compile(
+            r"\b(conferences?|congress(es)?|symposi(um|a)|meetings?|forums?)\b"
+            r"|\b(conf[ée]rences?|congr[èe]s|konferenz(en)?|kongress(e)?|tagung(en)?"
+            r"|conferencias?|congresos?|conferenz[ae]|congress[oi]|convegn[oi])\b"
+        ),
         ("conference",),
     ),
-    (re.compile(r"\b(awareness days?|trials? day|ictd|clinical trials day)\b"), ("awareness_day",)),
+    (
+        re.compile(
+            r"\b(awareness days?|trials? day|ictd|clinical trials day)\b"
+            r"|\b(journ[ée]e (internationale )?des essais|tag der klinischen studien"
+            r"|d[íi]a (internacional )?de los ensayos|giornata (internazionale )?"
+            r"(delle sperimentazioni|degli studi))"
+        ),
+        ("awareness_day",),
+    ),
 ]
 _AUDIENCE_WORDS = [
-    (re.compile(r"\b(patients?|public|carers?|caregivers?|families|citizens?)\b"), "patients"),
     (
-        re.compile(r"\b(researchers?|investigators?|scientists?|clinicians?|doctors?|sponsors?)\b"),
+        re.compile(
+            r"\b(patients?|public|carers?|caregivers?|families|citizens?)\b"
+            r"|\b(patientes?|patient(inn)?en|pacientes?|pazienti|aidants|angehörige)\b"
+        ),
+        "patients",
+    ),
+    (
+        re.compile(
+            r"\b(researchers?|investigators?|scientists?|clinicians?|doctors?|sponsors?)\b"
+            r"|\b(chercheu(r|se)s?|m[ée]decins|forscher(innen)?|ärzte|aerzte|investigador(es|as)?"
+            r"|m[ée]dicos|ricercator[ie]|medici)\b"
+        ),
         "researchers",
     ),
 ]
+_NOUN_KEYS = {
+    ("webinar",): "webinar",
+    ("training", "course"): "training",
+    ("course", "training"): "course",
+    ("conference",): "conference",
+    ("awareness_day",): "awareness_day",
+}
 
 
 @dataclass(frozen=True)
@@ -79,23 +127,17 @@ class EventQuery:
     def about_trials_day(self) -> bool:
         return "awareness_day" in self.kinds
 
-    def describe(self) -> str:
-        """ "webinars for patients in May 2027" """
-        noun = {
-            ("webinar",): "webinars",
-            ("training", "course"): "trainings or courses",
-            ("course", "training"): "courses or trainings",
-            ("conference",): "conferences",
-            ("awareness_day",): "awareness days",
-        }.get(self.kinds, "events")
-        parts = [noun]
+    def describe(self, language: str | None = None) -> str:
+        """ "webinars for patients in May 2027", in `language` (English by default)."""
+        parts = [i18n.text(f"events.noun.{_NOUN_KEYS.get(self.kinds, 'any')}", language)]
         if self.organiser:
-            parts.append(f"by {self.organiser}")
+            parts.append(i18n.text("events.by_organiser", language, organiser=self.organiser))
         if self.audience:
-            parts.append(f"for {self.audience}")
+            parts.append(i18n.text(f"events.for_audience.{self.audience}", language))
         if self.country:
-            parts.append(f"in {gazetteer().countries[self.country].display}")
-        parts.append(self.when.label)
+            country = gazetteer().countries[self.country].name_in(i18n.supported(language))
+            parts.append(i18n.text("events.in_country", language, country=country))
+        parts.append(self.when.label_in(language))
         return " ".join(parts)
 
 
@@ -203,7 +245,7 @@ def is_all_day(starts: dt.datetime, ends: dt.datetime | None) -> bool:
     return starts.time() == dt.time.min and (ends is None or ends.time() >= dt.time(23, 59))
 
 
-def _zone_label(event: Event, moment: dt.datetime) -> str:
+def _zone_label(event: Event, moment: dt.datetime, language: str | None = None) -> str:
     """ "CEST (Berlin time)" for an IANA zone, "UTC+01:00" for a bare offset."""
     label = moment.strftime("%Z") or moment.strftime("UTC%z")
     if event.timezone:
@@ -212,37 +254,56 @@ def _zone_label(event: Event, moment: dt.datetime) -> str:
         held_somewhere = event.location and event.attendance != Attendance.ONLINE
         place = event.location.rsplit(",", 1)[-1].strip() if held_somewhere else ""
         city = place or event.timezone.rsplit("/", 1)[-1].replace("_", " ")
-        label += f" ({city} time)"
+        label = i18n.text("events.zone_city", language, zone=label, city=city)
     return label
 
 
-def _when(event: Event) -> str:
+def _day(moment: dt.datetime, language: str | None) -> str:
+    """ "20 May 2027"; "20 mai 2027", "20. Mai 2027"… (Babel's long date) in other languages."""
+    code = i18n.supported(language)
+    if code in (None, i18n.SOURCE):
+        return f"{moment.day} {moment:%B %Y}"
+    return format_date(moment.date(), "long", locale=code)
+
+
+def _when(event: Event, language: str | None = None) -> str:
     starts, ends = event.local(event.starts_at), event.local(event.ends_at)
     if starts is None:
-        return "self-paced, start any time"
-    when = f"{starts.day} {starts:%B %Y}"
+        return i18n.text("events.self_paced", language)
+    when = _day(starts, language)
     several_days = ends is not None and ends.date() > starts.date()
     if several_days:
-        when += f" to {ends.day} {ends:%B %Y}"
+        when = i18n.text("events.date_range", language, start=when, end=_day(ends, language))
     if is_all_day(starts, ends):
         return when
+    zone = _zone_label(event, starts, language)
     if several_days or ends is None or ends == starts:
-        return f"{when}, starting at {starts:%H:%M} {_zone_label(event, starts)}"
-    return f"{when}, {starts:%H:%M} to {ends:%H:%M} {_zone_label(event, starts)}"
+        return i18n.text(
+            "events.starting_at", language, when=when, time=f"{starts:%H:%M}", zone=zone
+        )
+    return i18n.text(
+        "events.time_range",
+        language,
+        when=when,
+        start=f"{starts:%H:%M}",
+        end=f"{ends:%H:%M}",
+        zone=zone,
+    )
 
 
-def _where(event: Event) -> str:
+def _where(event: Event, language: str | None = None) -> str:
     if event.attendance == Attendance.ONLINE or (event.attendance is None and event.online):
-        return "online"
+        return i18n.text("events.online", language)
     if event.attendance == Attendance.HYBRID:
-        place = f"in {event.location} or online" if event.location else "in person or online"
-        return f"{place} (a hybrid event)"
-    return event.location or "place to be announced"
+        if event.location:
+            return i18n.text("events.hybrid_in", language, location=event.location)
+        return i18n.text("events.hybrid", language)
+    return event.location or i18n.text("events.place_tba", language)
 
 
-def _describe(event: Event) -> str:
-    yearly = " (held every year)" if event.recurrence else ""
-    line = f"• {event.title} — {_when(event)}{yearly}, {_where(event)}."
+def _describe(event: Event, language: str | None = None) -> str:
+    yearly = " " + i18n.text("events.yearly", language) if event.recurrence else ""
+    line = f"• {event.title} — {_when(event, language)}{yearly}, {_where(event, language)}."
     return line + (f" {event.url}" if event.url else "")
 
 
@@ -252,13 +313,9 @@ def next_clinical_trials_day(today: dt.date) -> dt.date:
     return this_year if today <= this_year else dt.date(today.year + 1, 5, 20)
 
 
-def trials_day_sentence(today: dt.date) -> str:
+def trials_day_sentence(today: dt.date, language: str | None = None) -> str:
     year = next_clinical_trials_day(today).year
-    return (
-        "International Clinical Trials Day is held every year on or around 20 May, so the next "
-        f"one is around 20 May {year}; ECRIN announces the date and place of its conference "
-        "on its website."
-    )
+    return i18n.text("events.trials_day", language, year=year)
 
 
 @dataclass(frozen=True)
@@ -270,38 +327,48 @@ class EventAnswer:
     listed: tuple[Event, ...] = ()
 
 
-def answer(session: Session, query: EventQuery, today: dt.date, page: int = 1) -> EventAnswer:
-    """Up to three events, a plain "nothing matches" with the nearest alternatives, and a link."""
+def answer(
+    session: Session,
+    query: EventQuery,
+    today: dt.date,
+    page: int = 1,
+    language: str | None = None,
+) -> EventAnswer:
+    """Up to three events, a plain "nothing matches" with the nearest alternatives, and a
+    link, in `language` (English by default)."""
     offset = (page - 1) * PAGE_SIZE
     found = find(session, query, limit=PAGE_SIZE + 1, offset=offset)
     shown, has_more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
     lines: list[str] = []
     nearest: list[Event] = []
+    asked = query.describe(language)
     if shown and page == 1 and all(e.starts_at is None for e in shown) and not query.when.past:
         # Only self-paced courses: say plainly that nothing with a date is announced.
-        open_now = "but these self-paced courses are open any time:"
-        lines.append(f"I couldn't find any dated {query.describe()}, {open_now}")
-        lines += [_describe(e) for e in shown]
+        lines.append(i18n.text("events.only_self_paced", language, query=asked))
+        lines += [_describe(e, language) for e in shown]
     elif shown:
-        heading = "More" if page > 1 else "Here is what I found"
-        lines.append(f"{heading}: {query.describe()}:")
-        lines += [_describe(e) for e in shown]
+        heading = "events.more" if page > 1 else "events.found"
+        lines.append(i18n.text(heading, language, query=asked))
+        lines += [_describe(e, language) for e in shown]
     else:
-        lines.append(f"I couldn't find any {query.describe()}.")
+        lines.append(i18n.text("events.none", language, query=asked))
         nearest = _nearest(session, query, today)
         if nearest:
-            lines.append("The nearest I know of:")
-            lines += [_describe(e) for e in nearest]
+            lines.append(i18n.text("events.nearest", language))
+            lines += [_describe(e, language) for e in nearest]
     if query.about_trials_day or not shown:
-        lines.append(trials_day_sentence(today))
+        lines.append(trials_day_sentence(today, language))
     link = next((e.url for e in shown if e.url), None) or ICTD_PAGE
-    return EventAnswer("\n".join(lines) + f" Learn more: {link}", has_more, tuple(shown or nearest))
+    text = "\n".join(lines) + f" {i18n.learn_more(language)} {link}"
+    return EventAnswer(text, has_more, tuple(shown or nearest))
 
 
 def _nearest(session: Session, query: EventQuery, today: dt.date) -> list[Event]:
     """Relax the question step by step: any date in the same direction, then any kind."""
     direction = (
-        DateWindow(None, today, "in the past", past=True) if query.when.past else upcoming(today)
+        DateWindow(None, today, "in the past", past=True, key="past")
+        if query.when.past
+        else upcoming(today)
     )
     for relaxed in (
         replace(query, when=direction),

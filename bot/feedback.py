@@ -15,6 +15,9 @@ the two stay the same.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+from bot.i18n import learn_more_phrases
 
 # The intents a rating is; typed praise and complaints are classified as the same intents.
 POSITIVE_INTENT = "feedback_positive"
@@ -29,9 +32,18 @@ THANKS = "Thanks for your feedback"
 SOURCE_LINK = re.compile(r"Learn more: https?://\S")
 
 
+@lru_cache(maxsize=1)
+def source_links() -> re.Pattern[str]:
+    """SOURCE_LINK in every language the assistant answers in: each language's learn_more
+    phrase of data/languages.yml ("En savoir plus :") before the link (issue 22). The web
+    chat gets the verdict from the server (bot/channels/web_messages.py `answer`)."""
+    phrases = sorted({"Learn more:", *learn_more_phrases()}, key=len, reverse=True)
+    return re.compile(f"(?:{'|'.join(map(re.escape, phrases))}) https?://\\S")
+
+
 def is_answer(text: str | None) -> bool:
     """Whether a bot message is an answer, i.e. gets a "Was this helpful?" control."""
-    return text is not None and SOURCE_LINK.search(text) is not None
+    return text is not None and source_links().search(text) is not None
 
 
 def is_feedback(payload: str | None) -> bool:

@@ -76,7 +76,7 @@ def entity_patterns(
     for name, iso in organisations:
         patterns += _phrase_patterns(nlp, ORGANISATION, [name], iso)
     for country in places.countries.values():
-        for word in country.common:
+        for word in country.everyday_words():
             patterns += _common_word_patterns(nlp, word)
     return patterns
 

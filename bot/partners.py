@@ -1,4 +1,5 @@
-"""Partner look-ups and the wording of their answers: the rules the actions rely on."""
+"""Partner look-ups and the wording of their answers (in the conversation's language,
+data/i18n/<code>/messages.yml `partners.*` and `platform.*`): the rules the actions rely on."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from bot import i18n
 from bot.countries import Country, gazetteer
 from bot.db import session_scope
 from bot.models import Partner, PartnerKind
@@ -57,69 +59,81 @@ def list_partners(session: Session, kind: str | None = None) -> list[Partner]:
     return list(session.scalars(query).all())
 
 
-def _describe(partner: Partner) -> str:
-    where = f", based in {partner.city}" if partner.city else ""
-    return f"{partner.display_name}{where}"
+def _describe(partner: Partner, language: str | None = None) -> str:
+    if not partner.city:
+        return partner.display_name
+    return i18n.text("partners.based_in", language, name=partner.display_name, city=partner.city)
 
 
-def answer(found: PartnerLookup) -> str:
+def _learn_more(link: str, language: str | None) -> str:
+    """ " Learn more: <link>" in the language, the end of every answer here."""
+    return f" {i18n.learn_more(language)} {link}"
+
+
+def _country_name(country: Country, language: str | None) -> str:
+    """ "the Netherlands" in English ("in the Netherlands", but "in France"), the
+    language's own name otherwise ("Pays-Bas")."""
+    return country.name_in(i18n.supported(language))
+
+
+def answer(found: PartnerLookup, language: str | None = None) -> str:
     """A plain-language answer that always ends with a link to follow."""
-    # "in the Netherlands", "in the United States", but "in France".
-    name = found.country.display
+    name = _country_name(found.country, language)
     office_site = (found.office.website if found.office else None) or ECRIN_WEBSITE
     sentences: list[str] = []
     link: str | None = None
     if found.ecrin_partners:
         partner = found.ecrin_partners[0]
-        sentences.append(f"ECRIN's national partner in {name} is {_describe(partner)}.")
+        sentences.append(
+            i18n.text(
+                "partners.partner_is", language, country=name, partner=_describe(partner, language)
+            )
+        )
         if partner.contact_url:
-            website = f"its website, {partner.website}, or " if partner.website else ""
-            sentences.append(f"You can get in touch through {website}its contact page.")
+            if partner.website:
+                sentences.append(
+                    i18n.text("partners.contact_website_or_page", language, website=partner.website)
+                )
+            else:
+                sentences.append(i18n.text("partners.contact_page", language))
             link = partner.contact_url
         elif partner.website:
-            sentences.append("You can get in touch through its website.")
+            sentences.append(i18n.text("partners.contact_website", language))
             link = partner.website
         else:
-            sentences.append(
-                "I don't have a verified website for it, but the ECRIN office can put you "
-                "in touch."
-            )
+            sentences.append(i18n.text("partners.no_website", language))
     else:
-        sentences.append(
-            f"ECRIN has no national partner in {name} yet. The ECRIN coordination office "
-            "in Paris can still advise you."
-        )
+        sentences.append(i18n.text("partners.no_partner", language, country=name))
     for platform in found.eupati_platforms:
         platform_site = f" ({platform.website})" if platform.website else ""
         sentences.append(
-            f"For patients, the EUPATI National Platform there is {platform.display_name}"
-            f"{platform_site}."
+            i18n.text(
+                "partners.platform_there",
+                language,
+                platform=f"{platform.display_name}{platform_site}",
+            )
         )
-    return " ".join(sentences) + f" Learn more: {link or office_site}"
+    return " ".join(sentences) + _learn_more(link or office_site, language)
 
 
-def contacts(country: Country | None) -> str | None:
+def contacts(country: Country | None, language: str | None = None) -> str | None:
     """Whom to contact in `country` (the ECRIN office when it is not known), or None (logged)
     when the database cannot be read: callers say so politely and go on."""
     try:
         with session_scope() as session:
             if country is None:
-                return office_answer(session)
-            return answer(lookup(session, country))
+                return office_answer(session, language)
+            return answer(lookup(session, country), language)
     except SQLAlchemyError:
         logger.exception("Partner look-up failed for %s", country.iso if country else "-")
         return None
 
 
-def office_answer(session: Session) -> str:
+def office_answer(session: Session, language: str | None = None) -> str:
     """Whom to ask when the country is not known: the ECRIN office points people onwards."""
     office = _office(session)
     site = (office.website if office else None) or ECRIN_WEBSITE
-    return (
-        "ECRIN works through a national partner in each member country, and the "
-        "ECRIN coordination office in Paris can point you to the right one, or advise you if "
-        f"your country has none yet. Learn more: {site}"
-    )
+    return i18n.text("partners.office", language) + _learn_more(site, language)
 
 
 # --- "Is there a EUPATI platform in my country?" -------------------------------------------
@@ -157,44 +171,45 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def platform_answer(found: PlatformLookup) -> str:
+def platform_answer(found: PlatformLookup, language: str | None = None) -> str:
     """Yes (name, website, how to get in touch) or no (and the nearest alternatives), always
-    ending with a link to follow."""
-    name = found.country.display
+    ending with a link to follow. The platform's own `contact` note is said as staff wrote it."""
+    name = _country_name(found.country, language)
     if found.platforms:
         platform = found.platforms[0]
-        sentences = [f"Yes. The EUPATI National Platform in {name} is {platform.display_name}."]
+        sentences = [
+            i18n.text("platform.yes", language, country=name, platform=platform.display_name)
+        ]
         if platform.website:
-            sentences.append(f"Its website is {platform.website}.")
+            sentences.append(i18n.text("platform.website", language, website=platform.website))
         if platform.contact:
             sentences.append(_sentence(platform.contact))
         link = platform.contact_url or platform.website
         if link is None:
-            sentences.append(
-                "I don't have a verified website for it; EUPATI's list of national platforms "
-                "can point you to it."
-            )
-        return " ".join(sentences) + f" Learn more: {link or EUPATI_PLATFORMS_PAGE}"
-    sentences = [
-        f"I don't have a EUPATI National Platform listed for {name}. EUPATI's page on its "
-        "national platforms shows the countries that have one, and EUPATI's Open Classroom "
-        "courses are online, so you can take them from any country."
-    ]
+            sentences.append(i18n.text("platform.no_website", language))
+        return " ".join(sentences) + _learn_more(link or EUPATI_PLATFORMS_PAGE, language)
+    sentences = [i18n.text("platform.none", language, country=name)]
     if found.ecrin_partners:
         partner = found.ecrin_partners[0]
         site = f" ({partner.website})" if partner.website else ""
         sentences.append(
-            f"For clinical research in {name}, ECRIN's national partner is "
-            f"{partner.display_name}{site}."
+            i18n.text(
+                "platform.ecrin_partner",
+                language,
+                country=name,
+                partner=f"{partner.display_name}{site}",
+            )
         )
-    return " ".join(sentences) + f" Learn more: {EUPATI_PLATFORMS_PAGE}"
+    return " ".join(sentences) + _learn_more(EUPATI_PLATFORMS_PAGE, language)
 
 
-def platform_question(session: Session) -> str:
+def platform_question(session: Session, language: str | None = None) -> str:
     """No country given: ask for one, and say which countries have a platform listed."""
-    names = [c.display for c in platform_countries(session)]
-    listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
-    text = "Which country are you asking about?"
+    countries = platform_countries(session)
+    if i18n.supported(language) not in (None, i18n.SOURCE):
+        countries.sort(key=lambda c: c.name_in(language))
+    listed = i18n.join_and([_country_name(c, language) for c in countries], language)
+    text = i18n.text("platform.which_country", language)
     if listed:
-        text += f" I have EUPATI National Platforms listed for {listed}."
-    return text + f" Learn more: {EUPATI_PLATFORMS_PAGE}"
+        text += " " + i18n.text("platform.listed", language, countries=listed)
+    return text + _learn_more(EUPATI_PLATFORMS_PAGE, language)

@@ -15,18 +15,19 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
 
+from bot.i18n import learn_more_phrases
 from bot.settings import PROJECT_ROOT
 
 SITES_FILE = PROJECT_ROOT / "data" / "sites.yml"
 
-# The link every answer ends with (bot/answers.py LINK_AT_END), and any other address in it.
-SOURCE_AT_END = re.compile(r"\s*Learn more:\s*(https?://\S+)\s*$")
+# Any address in an answer (its source link: sources_at_end).
 URL = re.compile(r"https?://[^\s<>\"]+")
 # Characters that end a sentence or a clause right after an address, not part of it.
 URL_TRAILING = ".,;:!?)]}'\""
@@ -277,16 +278,27 @@ def _block(piece: _Piece) -> Block:
     return Block("paragraph", runs=runs_of(" ".join(piece.lines)))
 
 
+@lru_cache(maxsize=1)
+def sources_at_end() -> re.Pattern[str]:
+    """The source link answers end with (bot/answers.py), in any language: phrase, address."""
+    phrases = sorted({"Learn more:", *learn_more_phrases()}, key=len, reverse=True)
+    pattern = "|".join(re.escape(phrase.rstrip(":").rstrip()) for phrase in phrases)
+    return re.compile(rf"\s*({pattern})\s*:\s*(https?://\S+)\s*$")
+
+
 def split_source(text: str) -> tuple[str, Link | None]:
-    """The body and the "Learn more: URL" link the answer ends with (None without one)."""
-    found = SOURCE_AT_END.search(text)
+    """The body and its source link (None without one); "En savoir plus : EMA" in French."""
+    found = sources_at_end().search(text)
     if not found:
         return text.strip(), None
-    url, trailing = _split_url(found.group(1))
+    url, trailing = _split_url(found.group(2))
     body = text[: found.start()].rstrip()
     if trailing.strip():  # punctuation after the address: keep it, it is the answer's
         body = f"{body} {trailing.strip()}".strip()
-    return body, Link(url, link_label(url))
+    if found.group(1) == "Learn more":
+        return body, Link(url, link_label(url))
+    phrase = text[found.start(1) : found.start(2)].strip()
+    return body, Link(url, f"{phrase} {site_name(url) or host_of(url) or url}")
 
 
 def is_long(pieces: list[_Piece]) -> bool:

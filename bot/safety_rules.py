@@ -21,7 +21,11 @@ rules before it goes live (bot.corrections).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from types import ModuleType
+
+from bot import safety_langs
 
 SELF_HARM, EMERGENCY, TRIAL_TREATMENT, MEDICAL_ADVICE = (
     "self_harm",
@@ -122,16 +126,39 @@ class Rule:
     # Skip a general question about research that names nobody, or (emergencies) a question
     # about consent to or eligibility for research.
     personal: bool = False
+    # "en" rules read the normalised text; the others read it folded for their language
+    # (`fold`: no accents, German digraphs).
+    language: str = "en"
 
     def applies(self, text: str) -> bool:
+        """Whether the rule flags `text`, already in the form the rule reads (`form`)."""
         if not self.pattern.search(text):
             return False
         if not self.personal:
             return True
+        folded = fold(text)
         # Disclosing self-harm while asking about eligibility is still a disclosure.
-        if self.intent == EMERGENCY and _CONSENT_QUESTION.search(text):
+        if self.intent == EMERGENCY and any(words.consent.search(folded) for words in _WORDS):
             return False
-        return not (_GENERAL.search(text) and not _PERSONAL.search(text))
+        # A research question in any language stays one for every language's rules ("what is
+        # an overdose study?" for the French rules, "studi sull'ictus" for the Spanish ones):
+        # it counts as personal only if it names someone in a language it asks in.
+        asked_in = [words for words in _WORDS if words.general.search(folded)]
+        return not asked_in or any(words.person.search(folded) for words in asked_in)
+
+    def form(self, text: str) -> str:
+        """`text` as this rule reads it: normalised (English) or folded (other languages)."""
+        return normalise(text) if self.language == "en" else fold(text, self.language)
+
+
+@dataclass(frozen=True)
+class Words:
+    """A language's words for a person, a question about research and consent (read on the
+    folded text)."""
+
+    person: re.Pattern[str]
+    general: re.Pattern[str]
+    consent: re.Pattern[str]
 
 
 def _rule(intent: str, pattern: str, personal: bool = False) -> Rule:
@@ -295,7 +322,7 @@ _TRIAL_TREATMENT = [
     # Stopping, pausing or refusing the study treatment (not leaving the trial: an FAQ).
     _rule(
         TRIAL_TREATMENT,
-        rf"{_HAS_PERSON}(?=.*\b(stop|stopping|stopped|quit|quitting|come off|coming off|"
+        rf"^{_HAS_PERSON}(?=.*\b(stop|stopping|stopped|quit|quitting|come off|coming off|"
         r"came off|pause|pausing|give up|giving up|drop|dropping|not take|not taking|"
         r"refuse|refusing|skip|skipping|halve|halving)( taking| having| using| on)?( with)? "
         rf"{_OWN_DRUG})",
@@ -363,8 +390,6 @@ _MEDICAL_ADVICE = [
     ),
 ]
 
-RULES: list[Rule] = [*_SELF_HARM, *_EMERGENCY, *_TRIAL_TREATMENT, *_MEDICAL_ADVICE]
-
 
 def normalise(text: str) -> str:
     """Lower-case, straight apostrophes, single spaces."""
@@ -372,10 +397,82 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+# German typed without its keys: "moechte", "fuer", "Strasse". Folded both in the text and in
+# the German patterns, so either spelling matches ("Dauer" becomes "daur" on both sides).
+_GERMAN_DIGRAPHS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
+
+
+def fold(text: str, language: str = "") -> str:
+    """`normalise`d, then accents dropped ("idées" → "idees", "Übelkeit" → "ubelkeit", "ß" →
+    "ss"): people write other languages without their accents as often as with them. For
+    German, "ae"/"oe"/"ue" become "a"/"o"/"u" too."""
+    decomposed = unicodedata.normalize("NFKD", normalise(text).replace("ß", "ss"))
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if language == "de":
+        for digraph, letter in _GERMAN_DIGRAPHS:
+            folded = folded.replace(digraph, letter)
+    return folded
+
+
+def _fold_pattern(pattern: str, language: str) -> str:
+    """A pattern as `fold` leaves the text it reads (patterns are written lower case and
+    without accents; only the German digraphs need folding)."""
+    if language == "de":
+        for digraph, letter in _GERMAN_DIGRAPHS:
+            pattern = pattern.replace(digraph, letter)
+    return pattern
+
+
+def _language_rules(code: str, module: ModuleType) -> dict[str, list[Rule]]:
+    """One language's rules (bot/safety_langs/<code>.py) by intent, its patterns folded as the
+    text they read is."""
+    found: dict[str, list[Rule]] = {intent: [] for intent in SAFETY_INTENTS}
+    for intent, pattern, *personal in module.RULES:
+        found[intent].append(
+            Rule(
+                intent,
+                re.compile(_fold_pattern(pattern, code)),
+                bool(personal and personal[0]),
+                code,
+            )
+        )
+    return found
+
+
+_ENGLISH = {
+    SELF_HARM: _SELF_HARM,
+    EMERGENCY: _EMERGENCY,
+    TRIAL_TREATMENT: _TRIAL_TREATMENT,
+    MEDICAL_ADVICE: _MEDICAL_ADVICE,
+}
+_OTHERS = [_language_rules(code, module) for code, module in safety_langs.LANGUAGES.items()]
+_WORDS = [
+    Words(_PERSONAL, _GENERAL, _CONSENT_QUESTION),
+    *(
+        Words(
+            re.compile(_fold_pattern(module.PERSON, code)),
+            re.compile(_fold_pattern(module.GENERAL, code)),
+            re.compile(_fold_pattern(module.CONSENT, code)),
+        )
+        for code, module in safety_langs.LANGUAGES.items()
+    ),
+]
+# Priority first, then language: a French self-harm message is self-harm even when a French
+# trial-treatment rule would match too. Every language's rules apply to every message (people
+# mix languages; the message's language is not known here for certain).
+RULES: list[Rule] = [
+    rule
+    for intent in SAFETY_INTENTS
+    for rule in [*_ENGLISH[intent], *(rules for other in _OTHERS for rules in other[intent])]
+]
+
+
 def guard(text: str) -> str | None:
     """The safety intent `text` calls for, or None when no guardrail applies."""
-    normalised = normalise(text)
+    forms: dict[str, str] = {}
     for rule in RULES:
-        if rule.applies(normalised):
+        if rule.language not in forms:
+            forms[rule.language] = rule.form(text)
+        if rule.applies(forms[rule.language]):
             return rule.intent
     return None

@@ -81,7 +81,11 @@ class TrainingRequest:
 
 def training_files(project: Path = PROJECT_ROOT) -> list[Path]:
     """What Rasa trains on, as the Makefile's TRAINING_DATA lists it (relative paths)."""
-    data = sorted((project / "data").glob("*.yml")) + sorted((project / "data/nlu").glob("*.yml"))
+    data = (
+        sorted((project / "data").glob("*.yml"))
+        + sorted((project / "data/nlu").glob("*.yml"))
+        + sorted((project / "data/nlu").glob("*/*.yml"))  # the other languages' examples
+    )
     return [Path("config.yml"), Path("domain.yml"), *(path.relative_to(project) for path in data)]
 
 

@@ -21,11 +21,15 @@ from bot.evaluation import (
     answer_text,
     compare,
     format_report,
+    language_report,
+    language_splits,
     load_examples,
     predict_with_baseline,
     readability_report,
     rest_sender,
     score,
+    split_predictions,
+    training_examples,
 )
 
 # --- Reading the examples ------------------------------------------------------------------
@@ -165,13 +169,17 @@ def test_compare_scores_the_baseline_on_the_real_held_out_split_first() -> None:
     """With no pipeline to train, the table is the baseline's row alone (each pipeline's row
     follows it once trained: minutes each, so not here)."""
     header, rule, baseline, *rest = compare([])
+    others = [code for code in language_splits() if code != "en"]
     assert header.startswith("| pipeline | train (s) | intent acc |")
-    assert rule == "|---|---|---|---|---|---|"
+    # Then each other language's answer accuracy (issue 22).
+    assert header.endswith("| macro F1 |" + "".join(f" {code} answer acc |" for code in others))
+    assert rule == "|---|---|---|---|---|---|" + "---|" * len(others)
     assert rest == []
     cells = [cell.strip() for cell in baseline.strip("|").split("|")]
     assert cells[:2] == ["TF-IDF nearest example", "-"]
-    intent, answer, faq, macro = map(float, cells[2:])
+    intent, answer, faq, macro, *languages = map(float, cells[2:])
     assert 0.5 < intent <= 1 and 0 < answer <= intent and 0 < faq <= 1 and 0 < macro <= 1
+    assert len(languages) == len(others) and all(0 < value <= 1 for value in languages)
 
 
 # --- Against the assistant -------------------------------------------------------------------
@@ -257,3 +265,84 @@ def test_the_rest_sender_posts_each_message_as_the_rest_channel_expects(
     send = rest_sender(rest.url)
     assert send("eval-1", "hello") == [{"recipient_id": "eval-1", "text": "Hi!"}]
     assert rest.requests == [("application/json", {"sender": "eval-1", "message": "hello"})]
+
+
+# --- Per language (issue 22) -------------------------------------------------------------------
+
+
+def _nlu_file(path: Path, label: str, *texts: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(f"    - {text}\n" for text in texts)
+    path.write_text(f"nlu:\n- intent: {label}\n  examples: |\n{lines}", encoding="utf-8")
+
+
+def test_each_language_has_its_own_split_and_the_default_one_is_the_top_folder(
+    tmp_path: Path,
+) -> None:
+    _nlu_file(tmp_path / "faq_trials.yml", "faq_trials/placebo", "what is a placebo")
+    _nlu_file(tmp_path / "fr" / "faq_trials.yml", "faq_trials/placebo", "c'est quoi un placebo")
+    _nlu_file(tmp_path / "de" / "faq_trials.yml", "faq_trials/placebo", "was ist ein Placebo")
+    (tmp_path / "es").mkdir()  # a language whose examples are not written yet: left out
+    _nlu_file(tmp_path / "nl" / "x.yml", "greet", "hallo")  # not in data/languages.yml
+    splits = language_splits(tmp_path)
+    assert list(splits) == ["en", "fr", "de"]  # the order of data/languages.yml
+    assert splits["fr"] == [Example("c'est quoi un placebo", "faq_trials/placebo")]
+    # The model learns every language at once: so does the baseline.
+    assert [e.text for e in training_examples(tmp_path)] == [
+        "what is a placebo",
+        "c'est quoi un placebo",
+        "was ist ein Placebo",
+    ]
+
+
+def test_the_real_held_out_splits_cover_every_label_in_every_written_language() -> None:
+    splits = language_splits()
+    english = {e.label for e in splits["en"]}
+    for code, split in splits.items():
+        counts: dict[str, int] = {}
+        for example in split:
+            counts[example.label] = counts.get(example.label, 0) + 1
+        assert set(counts) <= english, (code, set(counts) - english)
+        if code != "en":  # the contract: at least 3 unseen examples per topic and language
+            thin = {label: n for label, n in counts.items() if n < 3}
+            assert not thin, (code, thin)
+
+
+def test_each_split_is_scored_on_its_own_from_one_call_to_the_predictor() -> None:
+    splits = {
+        "en": [Example("a", "greet"), Example("b", "faq_trials/placebo")],
+        "fr": [Example("c", "greet"), Example("d", "greet"), Example("e", "goodbye")],
+    }
+    calls: list[list[str]] = []
+
+    def predict(texts: list[str]) -> list[str]:
+        calls.append(texts)
+        return ["greet", "faq_trials/costs", "greet", "goodbye", "goodbye"]
+
+    scores = split_predictions(splits, predict)
+    assert calls == [["a", "b", "c", "d", "e"]]
+    assert scores["en"].answer_accuracy == 0.5 and scores["en"].intent_accuracy == 1.0
+    assert scores["fr"].answer_accuracy == pytest.approx(2 / 3)
+
+
+def test_the_language_table_marks_each_language_against_the_target() -> None:
+    gold = [Example("a", "greet"), Example("b", "faq_trials/placebo"), Example("c", "goodbye")]
+    perfect = score(gold, ["greet", "faq_trials/placebo", "goodbye"])
+    weak = score(gold, ["greet", "faq_trials/costs", "greet"])
+    report = language_report(
+        {"en": perfect, "it": weak}, {"en": weak, "it": weak}, {"en": (3, 3), "it": (3, 3)}
+    )
+    rows = [line for line in report.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[1] == "| en | 3 | 3 | 1.000 | 1.000 | 1.000 | 1.000 | 0.333 | met |"
+    assert rows[2].startswith("| it | 3 | 3 | 0.667 | 0.333 |") and rows[2].endswith("| BELOW |")
+    # Only the language below the target lists its worst topics.
+    assert "it: worst topics" in report and "en: worst topics" not in report
+    assert "faq_trials/placebo" in report.split("it: worst topics")[1]
+
+
+def test_an_answer_in_another_language_is_found_by_its_source_link() -> None:
+    replies = [
+        {"text": "Voici ce que je sais."},
+        {"text": "Un placebo n'a pas de principe actif. En savoir plus : https://x.org"},
+    ]
+    assert answer_text(replies).startswith("Un placebo")

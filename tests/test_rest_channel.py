@@ -185,6 +185,7 @@ def test_the_plan_offer_reaches_the_page_and_comes_back_in_the_history(web_clien
         "buttons": [],
         "custom": offer,
         "rich": replies[-1]["rich"],
+        "answer": False,  # a plan to keep cites no source: nothing to rate
     }
 
 

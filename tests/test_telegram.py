@@ -29,6 +29,8 @@ from bot.channels.telegram_buttons import (
     reply_markup,
     without_feedback,
 )
+from bot.channels.telegram_language import AUTOMATIC_TITLE, CHOSEN_MARK, CHOSEN_PAYLOAD
+from bot.channels.telegram_language import PROMPT as LANGUAGE_PROMPT
 from bot.feedback import NEGATIVE, POSITIVE, THANKS
 from bot.privacy import PRIVACY_NOTICE, pseudonym
 from bot.welcome import welcome
@@ -600,3 +602,155 @@ def test_events_and_partners_from_the_assistant_arrive_as_cards(assistant, teleg
     partner = "\n\n".join(m["text"] for m in telegram.sent())
     assert re.search(r"<b>[^<]+</b>\n[^\n]*France", partner), partner
     assert all("://" not in label for _, label in ANCHOR.findall(partner))
+
+
+# --- /language: the answers' language, kept per chat (issue 22) ----------------------------------
+
+
+def handled(channel: TelegramInput, update: dict, lock_store=None) -> list:
+    """`update` handled by the channel; the messages that reached Rasa (text and metadata)."""
+    delivered: list = []
+
+    async def on_new_message(user_message) -> None:
+        delivered.append((user_message.text, user_message.metadata))
+
+    asyncio.run(channel.handle(parse_update(update, channel.bot), on_new_message, lock_store))
+    return delivered
+
+
+def keyboard_titles(markup: dict) -> list[str]:
+    return [row[0]["text"] for row in markup["inline_keyboard"]]
+
+
+def test_language_offers_automatic_and_each_language_by_its_own_name(fake_bot_api) -> None:
+    channel = telegram_input(fake_bot_api)
+    assert handled(channel, message_update("/language", chat_id=3001)) == []
+    [prompt] = fake_bot_api.messages()
+    assert prompt["text"] == LANGUAGE_PROMPT
+    assert keyboard_titles(prompt["reply_markup"]) == [
+        CHOSEN_MARK + AUTOMATIC_TITLE,  # nothing chosen yet
+        "English",
+        "Français",
+        "Deutsch",
+        "Español",
+        "Italiano",
+    ]
+    assert all(
+        len(row[0]["callback_data"].encode()) <= 64
+        for row in prompt["reply_markup"]["inline_keyboard"]
+    )
+
+
+def test_a_chosen_language_greets_in_it_and_goes_with_every_later_message(fake_bot_api) -> None:
+    channel = telegram_input(fake_bot_api)
+    handled(channel, message_update("/language", chat_id=3002))
+    [prompt] = fake_bot_api.messages()
+    fake_bot_api.clear()
+
+    pressed = handled(channel, callback_update("lang:fr", chat_id=3002, message=prompt))
+    # The greeting carries the choice, and the user's own Telegram language as a first guess.
+    assert pressed == [(CHOSEN_PAYLOAD, {"language": "fr", "accept_language": "en"})]
+    [answered] = fake_bot_api.sent("answerCallbackQuery")
+    assert answered["text"] == CHOSEN_MARK + "Français"
+    [edited] = fake_bot_api.sent("editMessageReplyMarkup")
+    assert CHOSEN_MARK + "Français" in keyboard_titles(edited["reply_markup"])
+    assert AUTOMATIC_TITLE in keyboard_titles(edited["reply_markup"])  # no longer ticked
+
+    later = handled(channel, message_update("c'est quoi un placebo", chat_id=3002))
+    assert later == [("c'est quoi un placebo", {"language": "fr", "accept_language": "en"})]
+    # Another chat has chosen nothing.
+    other = handled(channel, message_update("hello", chat_id=3003))
+    assert other == [("hello", {"accept_language": "en"})]
+    # Asked again, the keyboard shows the choice.
+    fake_bot_api.clear()
+    handled(channel, message_update("/language", chat_id=3002))
+    assert CHOSEN_MARK + "Français" in keyboard_titles(fake_bot_api.messages()[-1]["reply_markup"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "chosen"),
+    [("/language de", "de"), ("/language ES", "es"), ("/language auto", "auto")],
+)
+def test_a_language_can_be_typed_after_the_command(fake_bot_api, typed, chosen) -> None:
+    channel = telegram_input(fake_bot_api)
+    assert handled(channel, message_update(typed, chat_id=3004)) == [
+        (CHOSEN_PAYLOAD, {"language": chosen, "accept_language": "en"})
+    ]
+
+
+def test_an_unknown_language_shows_the_keyboard_and_a_stale_button_does_nothing(
+    fake_bot_api,
+) -> None:
+    channel = telegram_input(fake_bot_api)
+    assert handled(channel, message_update("/language klingon", chat_id=3005)) == []
+    assert fake_bot_api.messages()[-1]["text"] == LANGUAGE_PROMPT
+    fake_bot_api.clear()
+    # A button of a language since removed from data/languages.yml: answered, nothing sent.
+    assert handled(channel, callback_update("lang:nl", chat_id=3005)) == []
+    assert fake_bot_api.sent("answerCallbackQuery") and not fake_bot_api.sent()
+    assert handled(channel, message_update("hi", chat_id=3005)) == [
+        ("hi", {"accept_language": "en"})
+    ]
+
+
+def test_a_rasa_button_that_reads_as_a_language_choice_sends_its_title() -> None:
+    assert button_data(4, "lang:fr") == "t:4"
+
+
+@pytest.mark.redis
+def test_the_choice_is_kept_in_redis_for_every_replica(fake_bot_api, redis_server) -> None:
+    import redis
+
+    class LockStore:  # the part of Rasa's RedisLockStore the channel reads
+        red = redis.Redis.from_url(redis_server)
+        key_prefix = "test-tg-lang:"
+
+    one, other = telegram_input(fake_bot_api), telegram_input(fake_bot_api)
+    handled(one, message_update("/language it", chat_id=3006), LockStore)
+    sender = one.sender_id(3006)
+    key = f"test-tg-lang:tg-lang:{one.bot_id}:{sender}"
+    assert LockStore.red.get(key) == b"it" and LockStore.red.ttl(key) > 300 * 24 * 3600
+    assert "3006" not in key  # under the chat's pseudonym, never its id
+    assert handled(other, message_update("ciao", chat_id=3006), LockStore) == [
+        ("ciao", {"language": "it", "accept_language": "en"})
+    ]
+    asyncio.run(other.languages.forget(sender, LockStore))
+    assert LockStore.red.get(key) is None
+
+
+def test_a_choice_reaches_the_assistant_and_forget_drops_it(assistant, telegram) -> None:
+    chat_id = 3007
+    send(assistant, message_update("/language", chat_id=chat_id))
+    prompt = telegram.messages()[-1]
+    assert send(assistant, callback_update("lang:de", chat_id=chat_id, message=prompt))[0] == 200
+    path = assistant.tracker_store_url.removeprefix("sqlite:///")
+    sender = pseudonym("tg", chat_id, TELEGRAM_SECRET)
+    assert _user_metadata(path, sender)[-1] == {"language": "de", "accept_language": "en"}
+    assert telegram.sent(), "the choice got no greeting"
+
+    send(assistant, message_update("/forget", chat_id=chat_id))
+    send(assistant, message_update("hello", chat_id=chat_id))
+    assert _user_metadata(path, sender) == [{"accept_language": "en"}]  # the choice is gone too
+
+
+def _user_metadata(path: str, sender: str) -> list[dict]:
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+            (sender,),
+        ).fetchall()
+    # Only the channel's keys (Rasa adds its own: model_id, assistant_id).
+    return [
+        {
+            key: value
+            for key, value in (json.loads(data).get("metadata") or {}).items()
+            if key in ("language", "accept_language")
+        }
+        for (data,) in rows
+    ]
+
+
+def test_an_answer_in_another_language_gets_the_feedback_row_and_its_source_link() -> None:
+    french = "Un placebo n'a pas de principe actif. En savoir plus : https://ecrin.org/placebo"
+    assert rows(reply_markup(french))[-1] == FEEDBACK_ROW
+    assert rows(reply_markup("Dans quel pays êtes-vous ?")) == []

@@ -347,6 +347,11 @@ class RestInput(InputChannel):
             decision = await asyncio.to_thread(limiter.check_all, checks)
         return None if decision.allowed else too_many_requests(decision)
 
+    def with_request_metadata(self, request: Request, message: IncomingMessage) -> IncomingMessage:
+        """The message as the channel passes it on: as the client sent it here; the web chat
+        adds what it reads from the request (bot/channels/web.py)."""
+        return message
+
     def shape_replies(self, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The replies as this channel answers: as Rasa collected them, which is the REST
         protocol; the web chat adds what its page renders (bot/channels/web.py)."""
@@ -373,7 +378,7 @@ class RestInput(InputChannel):
             if limited is not None:
                 return limited
             try:
-                message = parse_body(await read_body(request))
+                message = self.with_request_metadata(request, parse_body(await read_body(request)))
             except BadRequest as error:
                 return error_response(error)
             limited = await self.over_limit(request, message.sender)

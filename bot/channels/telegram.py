@@ -17,7 +17,8 @@ token Telegram was given with `setWebhook`.
   sends its lead with a "More" button; the rest waits (in Redis with the lock store, else in
   this process) for a day, and an expired "More" asks for the question again.
 * `/start`, `/help`, `/privacy`, `/forget` (erases this chat's conversation under its lock;
-  says so when the database did not erase it).
+  says so when the database did not erase it), `/language` (the answers' language, kept per
+  chat and sent with each message as metadata: bot/channels/telegram_language.py).
 * A redelivered update (same `update_id`) is acknowledged and not answered again.
 * Conversations are stored under a keyed hash of the chat id, never the chat id itself.
 * A patient-involvement plan offered to keep (an `involvement_plan` custom payload) is sent
@@ -54,7 +55,6 @@ from bot.channels.rest import (
     APOLOGY,
     MAX_MESSAGE_CHARS,
     BadRequest,
-    check_text,
     error_response,
     guard_framing,
     parse_json_object,
@@ -72,6 +72,18 @@ from bot.channels.telegram_buttons import (
     without_more,
 )
 from bot.channels.telegram_format import Rendered, render
+from bot.channels.telegram_language import (
+    CHOSEN_PAYLOAD,
+    COMMAND,
+    PROMPT,
+    LanguageStore,
+    chosen_language,
+    chosen_title,
+    is_language,
+    language_keyboard,
+    message_metadata,
+)
+from bot.channels.telegram_updates import make_bot, parse_update
 from bot.feedback import THANKS, is_feedback
 from bot.presentation import Rich, cards_from, present
 from bot.privacy import PRIVACY_NOTICE, erase_conversation_locked, pseudonym
@@ -253,6 +265,7 @@ class TelegramInput(InputChannel):
         self.bot_id = token.split(":", 1)[0]
         self._seen: OrderedDict[int, None] = OrderedDict()
         self.more = MoreStore(self.bot_id)
+        self.languages = LanguageStore(self.bot_id)
         self.limiter = ratelimit.limiter_from_env()
 
     def sender_id(self, chat_id: int) -> str:
@@ -318,12 +331,22 @@ class TelegramInput(InputChannel):
         lock_store: Any = None,
     ) -> None:
         """Turn one update into at most one user message; ignore what we don't handle."""
+        deliver = (on_new_message, lock_store)
         if update.callback_query is not None:
             query = update.callback_query
-            rating = is_feedback(query.data)
+            rating, choice = is_feedback(query.data), None
+            if is_language(query.data):
+                choice = chosen_language(query.data)
+            notice = THANKS if rating else (chosen_title(choice) if choice else None)
             # Answered first: Telegram shows a spinner on the button until then.
-            await self.bot.answer_callback_query(query.id, text=THANKS if rating else None)
+            await self.bot.answer_callback_query(query.id, text=notice)
             if query.message is None or query.data is None:
+                return
+            user_language = getattr(query.from_user, "language_code", None)
+            if is_language(query.data):
+                if choice:
+                    await self._edit_markup(query.message, language_keyboard(choice))
+                    await self._choose(query.message.chat.id, choice, user_language, *deliver)
                 return
             if is_more(query.data):
                 await self._send_more(query.message, query.data, lock_store)
@@ -333,7 +356,7 @@ class TelegramInput(InputChannel):
                 text = button_title(query.message.reply_markup, text) or ""
             if rating:
                 await self._remove_feedback_row(query.message)
-            await self._deliver(query.message.chat.id, text, on_new_message, lock_store)
+            await self._deliver(query.message.chat.id, text, *deliver, user_language)
             return
 
         message = update.message  # edited messages, channel posts, polls… are ignored
@@ -349,8 +372,17 @@ class TelegramInput(InputChannel):
         if command == "/privacy":
             await out.send_text_message(self.sender_id(chat_id), PRIVACY_NOTICE)
             return
+        user_language = getattr(message.from_user, "language_code", None)
+        if command == COMMAND:
+            choice = chosen_language(text.split(maxsplit=1)[1] if " " in text else "")
+            if choice:
+                return await self._choose(chat_id, choice, user_language, *deliver)
+            current = await self.languages.get(self.sender_id(chat_id), lock_store)
+            await out.send_chunks([PROMPT], language_keyboard(current))
+            return
         if command == "/forget":
             sender = self.sender_id(chat_id)
+            await self.languages.forget(sender, lock_store)
             try:
                 if lock_store is None:
                     await asyncio.to_thread(erase_conversation, sender)
@@ -364,7 +396,20 @@ class TelegramInput(InputChannel):
             return
         if command in COMMAND_PAYLOADS:
             text = COMMAND_PAYLOADS[command]
-        await self._deliver(chat_id, text, on_new_message, lock_store)
+        await self._deliver(chat_id, text, on_new_message, lock_store, user_language)
+
+    async def _choose(
+        self,
+        chat_id: int,
+        choice: str,
+        user_language: str | None,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        lock_store: Any = None,
+    ) -> None:
+        """Keep the chat's language choice, and greet in it: the greeting carries the choice,
+        so the conversation holds it (and the review app shows it) from that message on."""
+        await self.languages.put(self.sender_id(chat_id), choice, lock_store)
+        await self._deliver(chat_id, CHOSEN_PAYLOAD, on_new_message, lock_store, user_language)
 
     async def _send_more(
         self, message: MaybeInaccessibleMessage, data: str, lock_store: Any = None
@@ -405,6 +450,7 @@ class TelegramInput(InputChannel):
         text: str,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         lock_store: Any = None,
+        user_language: str | None = None,
     ) -> None:
         if not text:
             return
@@ -415,9 +461,16 @@ class TelegramInput(InputChannel):
             if await self._check(ratelimit.TELEGRAM_NOTICE, sender):
                 await out.send_text_message(sender, ratelimit.SLOW_DOWN)
             return
+        chosen = await self.languages.get(sender, lock_store)
         try:
             await on_new_message(
-                UserMessage(text[:MAX_MESSAGE_CHARS], out, sender, input_channel=self.name())
+                UserMessage(
+                    text[:MAX_MESSAGE_CHARS],
+                    out,
+                    sender,
+                    input_channel=self.name(),
+                    metadata=message_metadata(chosen, user_language),
+                )
             )
         except Exception:
             # What was already sent may not be stored: the apology asks for the message again.
@@ -436,48 +489,3 @@ class TelegramInput(InputChannel):
     async def _within_limit(self, sender: str) -> bool:
         """Per chat (its pseudonym): Telegram's servers are the peer, so no per-address limit."""
         return await self._check(ratelimit.TELEGRAM_CHAT, sender)
-
-
-def parse_update(payload: dict[str, Any], bot: Bot) -> Update:
-    """The update in `payload`, or `BadRequest` when it is not one we can read: checked here,
-    because python-telegram-bot builds objects from whatever types it is given."""
-    update_id = payload.get("update_id")
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
-        raise BadRequest("not a Telegram update: no integer update_id")
-    check_text(payload, "the update")
-    try:
-        update = Update.de_json(payload, bot)
-    except Exception as error:  # untrusted input: whatever it raises, the update is bad
-        raise BadRequest(f"not a Telegram update: {type(error).__name__}: {error}"[:200]) from error
-    if update is None:
-        raise BadRequest("not a Telegram update")
-    message = update.message
-    if message is not None:
-        _check_chat(message)
-        for name in ("text", "caption"):
-            if not isinstance(getattr(message, name), str | None):
-                raise BadRequest(f"not a Telegram update: message.{name} is not a string")
-    query = update.callback_query
-    if query is not None:
-        if not isinstance(query.id, str) or not isinstance(query.data, str | None):
-            raise BadRequest("not a Telegram update: callback_query.id or .data is not a string")
-        if query.message is not None:
-            _check_chat(query.message)
-            if not isinstance(
-                getattr(query.message, "reply_markup", None), InlineKeyboardMarkup | None
-            ):
-                raise BadRequest("not a Telegram update: reply_markup is not a keyboard")
-    return update
-
-
-def _check_chat(message: Any) -> None:
-    chat_id = getattr(getattr(message, "chat", None), "id", None)
-    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
-        raise BadRequest("not a Telegram update: chat.id is not an integer")
-
-
-def make_bot(token: str, api_url: str) -> Bot:
-    """A Bot talking to `api_url` (a fake Bot API server in tests); calls go to
-    `<api_url>/bot<token>/<method>`."""
-    api_url = api_url.rstrip("/")
-    return Bot(token, base_url=f"{api_url}/bot", base_file_url=f"{api_url}/file/bot")

@@ -18,6 +18,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.channels.telegram_language import LANGUAGE_MARKER
 from bot.feedback import FEEDBACK_EMOJI, is_answer, is_feedback
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ MORE_GONE = (
 def button_data(index: int, payload: str) -> str:
     """Inline buttons carry at most 64 bytes: longer payloads fall back to the title (so do
     payloads that would read as our own markers)."""
-    ours = payload.startswith((TITLE_MARKER, MORE_MARKER))
+    ours = payload.startswith((TITLE_MARKER, MORE_MARKER, LANGUAGE_MARKER))
     if len(payload.encode()) <= CALLBACK_DATA_LIMIT and not ours:
         return payload
     return f"{TITLE_MARKER}{index}"

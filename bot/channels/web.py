@@ -17,7 +17,15 @@
   events answer), both built by bot/ical.py from the database at each request;
 * `GET /webhooks/web/version` — `{"model": "<id>"}`, the registry id of the model this server
   runs (bot/model_store.py; bot/rasa_ext/model_pulling.py), so anyone can tell which model
-  answers after a deployment; nothing else.
+  answers after a deployment; nothing else;
+* `GET /webhooks/web/languages` — the languages the assistant answers in, for the page's
+  selector (data/languages.yml, read by bot/i18n.py).
+
+Each message posted to the webhook carries, as metadata, the language the user chose in the
+page's selector (`language`: a code of data/languages.yml, or "auto" to go back to
+detection; anything else is dropped) and the browser's `Accept-Language` header
+(`accept_language`, read here, not from the page), which bot/language.py takes as the first
+guess of the conversation's language.
 
 Every bot message the page gets (webhook reply and history) carries `rich`: its text read
 into a lead, "more", lists, labelled links and event or partner cards (bot/presentation.py),
@@ -46,17 +54,19 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import dates, ical, welcome
+from bot import dates, i18n, ical, welcome
 from bot.channels.rest import (
     BAD_SENDER_CHARS,
     MAX_SENDER_CHARS,
     BadRequest,
+    IncomingMessage,
     RestInput,
     error_response,
     parse_json_object,
     read_body,
 )
 from bot.channels.web_messages import transcript, transcript_text, web_replies, with_rich
+from bot.language import AUTOMATIC
 from bot.model_rollout import model_id_of
 from bot.plan_page import (
     PlanRequestError,
@@ -137,7 +147,48 @@ NO_SUCH_EVENT = "No such event: it may have been removed, or its date has passed
 BAD_EVENT_ADDRESS = "Not an event's address: expected events/<event>.ics."
 FORGET_FAILED = "the conversation was not erased: please try again in a moment"
 WELCOME_UNAVAILABLE = "the welcome is unavailable right now"
+LANGUAGES_UNAVAILABLE = "the list of languages is unavailable right now"
 TRANSCRIPT_TYPE = "text/plain; charset=utf-8"
+
+
+# An Accept-Language header is a few tags; anything longer is cut (it is stored with each
+# message).
+MAX_ACCEPT_LANGUAGE_CHARS = 200
+
+
+def languages_json() -> dict[str, Any]:
+    """What the page's language selector offers: each language by its own name, in the
+    order of data/languages.yml, and the default (the page adds "Automatic" first)."""
+    return {
+        "default": i18n.default_language(),
+        "automatic": AUTOMATIC,
+        "languages": [
+            {"code": language.code, "name": language.name} for language in i18n.languages().values()
+        ],
+    }
+
+
+def language_metadata(
+    metadata: dict[str, Any] | None, accept_language: str | None
+) -> dict[str, Any] | None:
+    """The message's metadata with the chosen `language` checked (a supported code, its
+    region dropped: "fr-CH" → "fr"; or AUTOMATIC; anything else removed, so an old page or a
+    hand-made request cannot store a language the assistant does not speak) and
+    `accept_language` set from the request's header, which the server reads itself."""
+    kept = dict(metadata or {})
+    chosen = kept.pop("language", None)
+    if isinstance(chosen, str):
+        code = AUTOMATIC if chosen.strip().lower() == AUTOMATIC else i18n.supported(chosen)
+        if code:
+            kept["language"] = code
+    header = (accept_language or "").strip()[:MAX_ACCEPT_LANGUAGE_CHARS]
+    if header:
+        kept["accept_language"] = header
+    elif not isinstance(kept.get("accept_language"), str):
+        kept.pop("accept_language", None)
+    else:
+        kept["accept_language"] = kept["accept_language"][:MAX_ACCEPT_LANGUAGE_CHARS]
+    return kept or None
 
 
 class WebChatInput(RestInput):
@@ -146,6 +197,11 @@ class WebChatInput(RestInput):
     @classmethod
     def name(cls) -> str:
         return "web"
+
+    def with_request_metadata(self, request: Request, message: IncomingMessage) -> IncomingMessage:
+        """The page's language choice checked, and the browser's Accept-Language added."""
+        metadata = language_metadata(message.metadata, request.headers.get("accept-language"))
+        return IncomingMessage(message.sender, message.text, metadata)
 
     def shape_replies(self, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Each answer with its cards, and `rich` for the page (see the module docstring)."""
@@ -224,6 +280,20 @@ class WebChatInput(RestInput):
             except welcome.WelcomeError:  # logged by bot.welcome, with the reason
                 return response.json({"error": WELCOME_UNAVAILABLE}, status=503, headers=headers)
             return response.json(shown.as_json(), headers=headers)
+
+        @webhook.route("/languages", methods=["GET"])
+        async def language_list(request: Request) -> HTTPResponse:
+            limited = await self.over_limit(request)
+            if limited is not None:
+                return limited
+            # Adding a language is a change to data/languages.yml: asked again each time.
+            headers = {**BASE_SECURITY_HEADERS, "Cache-Control": "no-cache"}
+            try:
+                offered = await asyncio.to_thread(languages_json)
+            except (OSError, ValueError, KeyError, TypeError):
+                logger.exception("Reading data/languages.yml for the web chat failed")
+                return response.json({"error": LANGUAGES_UNAVAILABLE}, status=503, headers=headers)
+            return response.json(offered, headers=headers)
 
         @webhook.route("/forget", methods=["POST"], stream=True)
         @not_stored

@@ -1,5 +1,6 @@
 """What the web chat's page gets besides Rasa's own reply: each bot message with `rich` (its
-text read by bot/presentation.py into a lead, "more", lists, labelled links and cards), an
+text read by bot/presentation.py into a lead, "more", lists, labelled links and cards) and
+`answer` (whether it cites its source, in any language: the page asks "Was this helpful?"), an
 answer's cards merged into it, and the conversation as the page shows it again (history) or
 as a file to keep (transcript). bot/channels/web.py serves them."""
 
@@ -9,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from bot import ical
-from bot.feedback import FEEDBACK_EMOJI
+from bot.feedback import FEEDBACK_EMOJI, is_answer
 from bot.plan_page import PAYLOAD_KEY
 from bot.presentation import PARTNERS_KEY, present, rich_json
 
@@ -85,17 +86,28 @@ def web_replies(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         merged.append(dict(reply))
     for message in merged:
         message["rich"] = _rich(message.get("text"), message.get("custom"))
+        message["answer"] = _is_answer(message.get("text"))
     return merged
 
 
 def with_rich(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The transcript's bot messages with `rich`, as the webhook's reply gave them."""
     return [
-        {**entry, "rich": _rich(entry.get("text"), entry.get("custom"))}
+        {
+            **entry,
+            "rich": _rich(entry.get("text"), entry.get("custom")),
+            "answer": _is_answer(entry.get("text")),
+        }
         if entry.get("from") == "bot"
         else entry
         for entry in entries
     ]
+
+
+def _is_answer(text: Any) -> bool:
+    """Whether the page shows "Was this helpful?" under the message: an answer citing its
+    source, in any language (bot.feedback.is_answer; the page's own pattern is English)."""
+    return is_answer(text if isinstance(text, str) else None)
 
 
 def _rich(text: Any, custom: Any) -> dict[str, Any]:

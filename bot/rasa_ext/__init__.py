@@ -32,6 +32,7 @@ MODULES = (
     "bot.rasa_ext.tracker_store",
     "bot.rasa_ext.lock_store",
     "bot.rasa_ext.nlg",
+    "bot.rasa_ext.language",
 )
 
 

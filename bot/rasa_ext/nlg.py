@@ -9,7 +9,11 @@ learns answer keys (`use_text_as_label: false`), never the text, so:
 - `LiveAnswerGenerator` (endpoints.yml `nlg`) says the text from the answer files instead,
   re-read when they change, as Rasa's NLG-server pattern does but inside the Rasa process;
   it also gives the greeting and "what can you do?" the welcome suggestions of
-  data/welcome.yml as buttons (bot/welcome.py), read live too.
+  data/welcome.yml as buttons (bot/welcome.py), read live too;
+- in a conversation in another language (bot/language.py `conversation_language`) it says
+  that language's text of the response (data/i18n/<code>/*.yml `replies:`, bot/i18n.py),
+  the English buttons' payloads kept with the translated titles; English when the language
+  has no text for it (logged once).
 """
 
 from __future__ import annotations
@@ -18,13 +22,16 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator, interpolator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.importers.rasa import RasaFileImporter
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.endpoints import EndpointConfig
 
+from bot import i18n
 from bot.answers import ANSWERS_DIR, FAQ_RESPONSE_PREFIX, LiveAnswers, Responses
+from bot.language import conversation_language
 from bot.rasa_ext.registry import patch
 from bot.settings import PROJECT_ROOT
 from bot.welcome import welcome_buttons, welcome_text
@@ -95,6 +102,7 @@ class FaqAnswerImporter(RasaFileImporter):
         "rasa.core.nlg.generator._load_from_module_name_in_endpoint_config",
         "rasa.core.nlg.response.TemplatedNaturalLanguageGenerator.__init__",
         "rasa.core.nlg.response.TemplatedNaturalLanguageGenerator._random_response_for",
+        "rasa.core.nlg.response.TemplatedNaturalLanguageGenerator.generate",
         "rasa.core.nlg.response.TemplatedNaturalLanguageGenerator.generate_from_slots",
         "rasa.core.agent.Agent.load_model",
     ],
@@ -102,6 +110,7 @@ class FaqAnswerImporter(RasaFileImporter):
         "tests/test_answers.py::test_the_generator_says_live_answers_and_the_models_own_responses",
         "tests/test_answers.py::test_the_running_assistant_says_an_edited_answer_without_training",
         "tests/test_welcome.py::test_the_greeting_and_capabilities_offer_the_welcome_buttons",
+        "tests/test_language.py::test_the_generator_answers_in_the_conversations_language",
     ],
 )
 class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
@@ -149,6 +158,20 @@ class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
             self._served = answers
         return answers
 
+    async def generate(
+        self,
+        utter_action: str,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        """The response in the conversation's language (Rasa's `generate` gives the slots
+        only to `generate_from_slots`, which has no conversation to read it from)."""
+        filled_slots = tracker.current_slot_values()
+        message = self.generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)
+        language = conversation_language(tracker.events, default=i18n.default_language())
+        return translated(message, utter_action, language, {**filled_slots, **kwargs})
+
     def generate_from_slots(
         self,
         utter_action: str,
@@ -166,3 +189,24 @@ class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
             if greeting:
                 message["text"] = greeting
         return message
+
+
+def translated(
+    message: dict[str, Any] | None, name: str, language: str, values: dict[str, Any]
+) -> dict[str, Any] | None:
+    """`message` (response `name`, said in English) in `language`: the translation's text with
+    the same values filled in, and its button titles over the English buttons in order (the
+    payloads never change). Unchanged for English, or when there is no translation."""
+    translation = i18n.response(name, language) if message is not None else None
+    if message is None or translation is None or not translation.get("text"):
+        return message
+    text = interpolator.interpolate(str(translation["text"]), values)
+    result = {**message, "text": text}
+    titles = translation.get("buttons") or []
+    buttons = message.get("buttons") or []
+    if titles and len(titles) == len(buttons):
+        result["buttons"] = [
+            {**button, "title": interpolator.interpolate(str(title), values)}
+            for button, title in zip(buttons, titles, strict=True)
+        ]
+    return result

@@ -31,6 +31,7 @@ CSV_COLUMNS = (
     "tags",
     "notes",
     "flags",
+    "languages",
 )
 
 
@@ -57,6 +58,7 @@ def _summary_record(summary: ConversationSummary) -> dict[str, Any]:
         "tags": [tag.name for tag in summary.tags],
         "notes": summary.notes,
         "flags": summary.flags,
+        "languages": summary.languages,
     }
 
 
@@ -110,6 +112,7 @@ def conversations_json(store: ConversationStore, filters: InboxFilters) -> str:
                 "at_utc": _iso(entry.at),
                 "from": entry.kind,
                 "text": entry.text,
+                **({"language": entry.language} if entry.kind == "user" else {}),
                 **(
                     {
                         "intent": entry.prediction.intent,

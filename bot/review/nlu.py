@@ -15,7 +15,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,8 +49,9 @@ class NluItem:
 
 
 def known_labels(nlu_dir: Path) -> list[str]:
-    """Every intent and retrieval key in the training data (data/nlu/*.yml), sorted."""
-    files = sorted(nlu_dir.glob("*.yml"))
+    """Every intent and retrieval key in the training data (data/nlu/*.yml and each
+    language's data/nlu/<code>/*.yml: the same labels in every language), sorted."""
+    files = sorted(nlu_dir.rglob("*.yml"))
     return list(_labels_in(tuple((path, path.stat().st_mtime) for path in files)))
 
 
@@ -67,9 +68,10 @@ def _labels_in(files: tuple[tuple[Path, float], ...]) -> tuple[str, ...]:
 
 
 def training_examples(nlu_dir: Path) -> set[str]:
-    """The normalised text of every training example, to avoid exporting duplicates."""
+    """The normalised text of every training example, in every language, to avoid exporting
+    duplicates."""
     found: set[str] = set()
-    for path in sorted(nlu_dir.glob("*.yml")):
+    for path in sorted(nlu_dir.rglob("*.yml")):
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for item in document.get("nlu") or []:
             if isinstance(item, dict) and isinstance(item.get("examples"), str):
@@ -100,9 +102,10 @@ class NluInbox:
         self.engine = engine
         self.low_confidence = low_confidence
 
-    def items(self, view: str = "open", page: int = 1, size: int = 25) -> Page:
+    def items(self, view: str = "open", page: int = 1, size: int = 25, language: str = "") -> Page:
         """One page of `view`: "open" (unsure and not yet labelled), "labelled" (correct or
-        relabelled) or "dismissed", the newest message first."""
+        relabelled) or "dismissed", the newest message first; only messages detected in
+        `language` when one is given (a reviewer who reads French takes the French ones)."""
         if view not in VIEWS:
             view = "open"
         sync_messages(self.engine)
@@ -120,6 +123,8 @@ class NluInbox:
             query = sa.select(messages.c.event_id, messages.c.timestamp).where(
                 messages.c.event_id.in_(labelled.where(nlu_labels.c.status.in_(statuses)))
             )
+        if language:
+            query = query.where(messages.c.language == language)
         matching = query.subquery()
         with self.engine.connect() as connection:
             total = connection.execute(sa.select(sa.func.count()).select_from(matching)).scalar()
@@ -203,6 +208,7 @@ class NluInbox:
                     status=status,
                     labelled_by=by,
                     labelled_at=time.time(),
+                    language=message.language,
                 )
             )
         return correction
@@ -216,22 +222,43 @@ class NluExport:
     yaml: str
     examples: int
     skipped_known: int
+    # How many examples each language got ("" for messages whose language is not known).
+    languages: dict[str, int] = field(default_factory=dict)
 
 
-def export_nlu(engine: Engine, nlu_dir: Path, today: dt.date | None = None) -> NluExport:
+UNKNOWN_LANGUAGE = ""
+
+
+def export_nlu(
+    engine: Engine,
+    nlu_dir: Path,
+    today: dt.date | None = None,
+    language: str | None = None,
+    default_language: str = "en",
+) -> NluExport:
     """The corrected examples (relabelled, and confirmed as correct) as Rasa NLU YAML 3.1,
-    grouped by intent; examples already in the training data are left out."""
+    grouped by language, then by intent; examples already in the training data (any
+    language) are left out. `language` keeps one language only.
+
+    Each language's part starts with a `# language: <code>` comment naming the folder its
+    examples belong in (data/nlu/ for the default language, data/nlu/<code>/ for the others),
+    so the file stays one valid YAML document Rasa can read as it is, and nobody merges a
+    French example into the English data. Messages too short for the NLU to tell their
+    language (and those labelled before issue 22) come last, under `# language: unknown`."""
     with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(nlu_labels.c.label, nlu_labels.c.text)
+        query = (
+            sa.select(nlu_labels.c.label, nlu_labels.c.text, nlu_labels.c.language)
             .where(nlu_labels.c.status.in_(EXPORTED_STATUSES), nlu_labels.c.label.is_not(None))
             .order_by(nlu_labels.c.label, nlu_labels.c.labelled_at, nlu_labels.c.id)
-        ).all()
+        )
+        if language:
+            query = query.where(nlu_labels.c.language == language)
+        rows = connection.execute(query).all()
     existing = training_examples(nlu_dir)
-    by_label: dict[str, list[str]] = {}
+    by_language: dict[str, dict[str, list[str]]] = {}
     seen: set[str] = set()
     skipped = 0
-    for label, text in rows:
+    for label, text, code in rows:
         example = _as_example(text)
         key = _normalise(example)
         if not example or example.startswith("/") or key in seen:
@@ -240,23 +267,39 @@ def export_nlu(engine: Engine, nlu_dir: Path, today: dt.date | None = None) -> N
             skipped += 1
             continue
         seen.add(key)
-        by_label.setdefault(label, []).append(example)
+        by_language.setdefault(code or UNKNOWN_LANGUAGE, {}).setdefault(label, []).append(example)
     day = (today or dt.date.today()).isoformat()
     lines = [
         f"# Corrected in the staff review app (bot review export-nlu), {day}.",
-        "# Check each example, then merge it into the matching file in data/nlu/.",
+        "# Check each example, then merge it into the matching file of its language's folder",
+        "# (named by the `# language:` line above it).",
         'version: "3.1"',
     ]
-    if not by_label:
+    if not by_language:
         lines.append("nlu: []")
     else:
         lines.append("nlu:")
-        for label, examples in by_label.items():
-            lines.append(f"- intent: {label}")
-            lines.append("  examples: |")
-            lines.extend(f"    - {example}" for example in examples)
+        # The default language first, then the others by code, unknown last.
+        order = sorted(
+            by_language,
+            key=lambda code: (code == UNKNOWN_LANGUAGE, code != default_language, code),
+        )
+        for code in order:
+            lines.append(_language_comment(code, default_language))
+            for label, examples in by_language[code].items():
+                lines.append(f"- intent: {label}")
+                lines.append("  examples: |")
+                lines.extend(f"    - {example}" for example in examples)
     text = "\n".join(lines) + "\n"
-    return NluExport(text, sum(map(len, by_label.values())), skipped)
+    counts = {code: sum(map(len, labels.values())) for code, labels in sorted(by_language.items())}
+    return NluExport(text, sum(counts.values()), skipped, counts)
+
+
+def _language_comment(code: str, default_language: str) -> str:
+    if code == UNKNOWN_LANGUAGE:
+        return "# language: unknown (too short to tell): check each example's language first"
+    folder = "data/nlu/" if code == default_language else f"data/nlu/{code}/"
+    return f"# language: {code} (merge into {folder})"
 
 
 def _as_example(text: str) -> str:

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import jinja2
 
+from bot.i18n import languages
 from bot.review.context import CSRF_FIELD
 from bot.tracker_db.inbox import short_id
 
@@ -36,6 +37,17 @@ def _query(params: dict[str, str], **changes: Any) -> str:
     return urlencode({k: v for k, v in merged.items() if v != ""})
 
 
+def _language(code: str | None) -> str:
+    """A message's language as staff read it: "fr" with its name as a tooltip elsewhere;
+    "—" when the NLU could not tell (a short message, a name) or before issue 22."""
+    return code or "—"
+
+
+def _language_options() -> list[tuple[str, str]]:
+    """(code, name) of each language of data/languages.yml, for the filters' selects."""
+    return [(code, language.name) for code, language in languages().items()]
+
+
 def template_environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -44,6 +56,10 @@ def template_environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    environment.filters.update(when=_when, confidence=_confidence, short_id=short_id)
-    environment.globals.update(query=_query, CSRF_FIELD=CSRF_FIELD)
+    environment.filters.update(
+        when=_when, confidence=_confidence, short_id=short_id, language=_language
+    )
+    environment.globals.update(
+        query=_query, CSRF_FIELD=CSRF_FIELD, language_options=_language_options
+    )
     return environment

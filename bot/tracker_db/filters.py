@@ -29,6 +29,7 @@ from bot.tracker_db.user_messages import (
     FEEDBACK_NEGATIVE,
     FEEDBACK_POSITIVE,
     HANDOFF_INTENT,
+    LANGUAGE_CODE,
 )
 
 CHANNELS = ("web", "telegram", "rest")
@@ -65,6 +66,7 @@ class InboxFilters:
     status: str = ""
     tag: str = ""
     search: str = ""
+    language: str = ""  # a code of data/languages.yml: a user message detected in it
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> tuple[InboxFilters, list[str]]:
@@ -104,6 +106,7 @@ class InboxFilters:
                 status=choice("status", STATUSES),
                 tag=(params.get("tag") or "").strip()[:40],
                 search=(params.get("q") or "").strip()[:200],
+                language=_language(params.get("language"), problems),
             ),
             problems,
         )
@@ -123,12 +126,23 @@ class InboxFilters:
             "status": self.status,
             "tag": self.tag,
             "q": self.search,
+            "language": self.language,
         }
         return {name: value for name, value in params.items() if value}
 
     @property
     def active(self) -> bool:
         return bool(self.to_params())
+
+
+def _language(value: str | None, problems: list[str]) -> str:
+    """A language code, or "" with a problem: any well-formed code is accepted, so a language
+    removed from data/languages.yml can still be found in older conversations."""
+    raw = (value or "").strip().lower()
+    if raw and not LANGUAGE_CODE.fullmatch(raw):
+        problems.append(f"Unknown language {raw[:20]!r}: use a code such as en or fr.")
+        return ""
+    return raw
 
 
 def _checked(value: str | None) -> bool:
@@ -170,6 +184,8 @@ def filter_conditions(filters: InboxFilters, low_confidence: float) -> list[Any]
         wanted.append(_senders_saying(messages.c.intent == RATING_INTENTS[filters.rating]))
     if filters.stuck:
         wanted.append(sa.select(repeats.c.sender_id))
+    if filters.language:
+        wanted.append(_senders_saying(messages.c.language == filters.language))
     if filters.search:
         pattern = like_pattern(filters.search)
         wanted.append(_senders_saying(messages.c.text.ilike(pattern, escape="\\")))

@@ -73,6 +73,8 @@ class ConversationSummary:
     tags: list[Tag] = field(default_factory=list)
     notes: int = 0
     flags: int = 0
+    # The languages detected in its user messages, in the order they first appear.
+    languages: list[str] = field(default_factory=list)
 
     @property
     def short_id(self) -> str:
@@ -129,6 +131,8 @@ def summarise(connection: Connection, rows: Sequence[Any]) -> list[ConversationS
         label = prediction.label
         if label and label not in summary.intents:
             summary.intents.append(label)
+        if message.language and message.language not in summary.languages:
+            summary.languages.append(message.language)
         if prediction.intent == FALLBACK_INTENT:
             summary.fallback = True
         if prediction.intent == HANDOFF_INTENT:

@@ -39,6 +39,7 @@ def message_from_row(row: Any) -> UserMessage:
         prediction=Prediction(
             intent=row.intent, confidence=row.confidence, response_key=row.response_key
         ),
+        language=row.language,
     )
 
 
@@ -115,4 +116,5 @@ def _message_row(row: Any) -> dict[str, Any]:
         "confidence": prediction.confidence,
         "response_key": prediction.response_key,
         "text": message.text,
+        "language": message.language,
     }

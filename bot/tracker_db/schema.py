@@ -116,6 +116,8 @@ nlu_labels = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("labelled_by", sa.String(80)),
     sa.Column("labelled_at", sa.Float, nullable=False),
+    # The message's detected language, kept so the export groups examples by language.
+    sa.Column("language", sa.String(16)),
     sa.Index(None, "status", "label"),
 )
 
@@ -133,6 +135,8 @@ messages = sa.Table(
     sa.Column("confidence", sa.Float),
     sa.Column("response_key", sa.String(255)),
     sa.Column("text", sa.Text, nullable=False),
+    # The detected language (parse data `language.code`, issue 22): the inbox's filter.
+    sa.Column("language", sa.String(16), index=True),
 )
 
 # One row per message that repeats the one before it, user or assistant (the "stuck" signal,

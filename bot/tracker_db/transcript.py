@@ -20,7 +20,13 @@ from sqlalchemy.engine import Engine
 from bot.tracker_db.inbox import ConversationSummary, summarise
 from bot.tracker_db.plans import GivenPlan, plan_in_event
 from bot.tracker_db.schema import conversations, events, flags, nlu_labels, notes, repeats
-from bot.tracker_db.user_messages import Prediction, is_helpful, is_payload, read_prediction
+from bot.tracker_db.user_messages import (
+    Prediction,
+    is_helpful,
+    is_payload,
+    read_language,
+    read_prediction,
+)
 
 # Actions that are bookkeeping, not something the assistant did for the user.
 QUIET_ACTIONS = {"action_listen", "action_session_start"}
@@ -65,6 +71,8 @@ class TranscriptEntry:
     repeat_of: int | None = None
     # A bot message that offered a patient-involvement plan to keep: the plan.
     plan: GivenPlan | None = None
+    # A user message: the language the NLU detected (None: it could not tell; shown "—").
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +222,7 @@ def transcript_entry(row: Any) -> TranscriptEntry | None:
             rating=None
             if helpful is None
             else Rating(row.id, at, helpful, typed=not is_payload(text)),
+            language=read_language(data),
         )
     if row.type_name == "bot":
         data = json.loads(row.data or "{}")

@@ -8,6 +8,7 @@ Shared by the `review_messages` copy (bot.tracker_db.messages), the "stuck" sign
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,9 @@ from typing import Any
 from bot.feedback import NEGATIVE_INTENT, POSITIVE_INTENT
 
 FALLBACK_INTENT = "nlu_fallback"
+# A language code as data/languages.yml writes them ("fr", "pt-br"): the review app's column
+# and filter take nothing else.
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?")
 HANDOFF_INTENT = "handoff"
 # "Was this helpful?": the 👍 / 👎 under an answer sends "/feedback_positive" or
 # "/feedback_negative" (a payload), and typed praise or complaints get the same intents.
@@ -61,6 +65,9 @@ class UserMessage:
     text: str
     channel: str | None
     prediction: Prediction
+    # The language the NLU detected (parse data `language.code`); None when it could not
+    # tell (a short message, a name) or for messages stored before issue 22.
+    language: str | None = None
 
     @property
     def is_payload(self) -> bool:
@@ -105,6 +112,14 @@ def read_prediction(data: Mapping[str, Any]) -> Prediction:
     )
 
 
+def read_language(data: Mapping[str, Any]) -> str | None:
+    """The language code the NLU detected (bot.rasa_ext.language), in a serialised Rasa user
+    event; None when there is none, or it is not a short code (the review app shows "—")."""
+    found = ((data.get("parse_data") or {}).get("language")) or {}
+    code = found.get("code") if isinstance(found, Mapping) else None
+    return code if isinstance(code, str) and LANGUAGE_CODE.fullmatch(code) else None
+
+
 def read_user_message(event_id: int, sender_id: str, at: float, data_json: str) -> UserMessage:
     """A user message from its `events` row."""
     data = json.loads(data_json or "{}")
@@ -115,6 +130,7 @@ def read_user_message(event_id: int, sender_id: str, at: float, data_json: str) 
         text=str(data.get("text") or ""),
         channel=data.get("input_channel"),
         prediction=read_prediction(data),
+        language=read_language(data),
     )
 
 

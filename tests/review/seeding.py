@@ -43,6 +43,8 @@ class Turn:
     action: str | None = None
     # Further assistant messages after the answer, in the same turn.
     more: Sequence[str] = ()
+    # The language the NLU detected (parse data `language`, issue 22); None: not told.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ def parse_data(turn: Turn) -> dict:
             },
         },
     }
+    if turn.language is not None:
+        data["language"] = {"code": turn.language, "confidence": 0.93}
     return data
 
 

@@ -80,7 +80,7 @@ def test_the_review_history_has_its_own_version_table(tracker_url: str) -> None:
     assert "alembic_version" not in tables
     with get_engine(tracker_url).connect() as connection:
         review = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-    assert review == "r0004"
+    assert review == "r0005"
 
 
 def test_downgrade_removes_only_what_the_review_migration_added(tracker_url: str) -> None:

@@ -7,14 +7,18 @@ import datetime as dt
 
 from starlette.responses import Response
 
+from bot.i18n import default_language
 from bot.review.context import Context
 from bot.review.nlu import VIEWS, LabelError, export_nlu, known_labels
-from bot.review.pages.params import choice, integer, page_number
+from bot.review.pages.params import choice, integer, language_choice, page_number
 
 
 def nlu_inbox(context: Context) -> Response:
     view = choice(context, "view", VIEWS, "open")
-    page = context.state.nlu.items(view, page_number(context), context.state.settings.page_size)
+    language = language_choice(context)
+    page = context.state.nlu.items(
+        view, page_number(context), context.state.settings.page_size, language
+    )
     labels = known_labels(context.state.settings.nlu_dir)
     groups: dict[str, list[str]] = {}
     for label in labels:
@@ -27,6 +31,7 @@ def nlu_inbox(context: Context) -> Response:
         page=page,
         label_groups=groups,
         known_labels=set(labels),
+        language=language,
     )
 
 
@@ -59,16 +64,26 @@ def nlu_label(context: Context) -> Response:
             }.get(action, "Saved.")
         )
     return context.redirect(
-        "/nlu", view=context.field("view", "open"), page=context.field("page", "1")
+        "/nlu",
+        view=context.field("view", "open"),
+        page=context.field("page", "1"),
+        language=context.field("language", ""),
     )
 
 
 def nlu_export(context: Context) -> Response:
-    exported = export_nlu(context.engine, context.state.settings.nlu_dir)
+    """Every language's corrected examples, or one language's (`?language=fr`: its file is
+    named for it, nlu-review-fr-<date>.yml, to merge into data/nlu/fr/)."""
+    language = language_choice(context)
+    exported = export_nlu(
+        context.engine,
+        context.state.settings.nlu_dir,
+        language=language or None,
+        default_language=default_language(),
+    )
+    name = f"nlu-review-{language + '-' if language else ''}{dt.date.today():%Y%m%d}.yml"
     return Response(
         exported.yaml,
         media_type="application/x-yaml; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="nlu-review-{dt.date.today():%Y%m%d}.yml"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 
+from bot.i18n import languages
 from bot.review.context import Context
 from bot.tracker_db.filters import InboxFilters
 
@@ -22,6 +23,7 @@ FILTER_PARAMS = (
     "status",
     "tag",
     "q",
+    "language",
 )
 MAX_PAGE = 1_000_000
 # Row ids are the databases' 64-bit integers: a larger number is no row (and would make the
@@ -49,6 +51,12 @@ def choice(context: Context, name: str, allowed: tuple[str, ...], default: str) 
             400, f"Unknown {name} {value[:40]!r}: expected one of {', '.join(allowed)}."
         )
     return value
+
+
+def language_choice(context: Context) -> str:
+    """`language=` as a code of data/languages.yml ("" when absent: every language), or a
+    400 naming the codes."""
+    return choice(context, "language", ("", *languages()), "")
 
 
 def page_number(context: Context) -> int:

@@ -94,6 +94,51 @@
   smaller.addEventListener("click", function () { textSize = setTextSize(textSize - 1); });
   larger.addEventListener("click", function () { textSize = setTextSize(textSize + 1); });
 
+  // --- The language of the answers: "Automatic" (the server detects it, the browser's
+  // Accept-Language as a first guess) or one the user chose, kept for this browser ---------
+  // The list comes from data/languages.yml (GET languages). A choice travels with every
+  // message as metadata `language`; "auto" takes an earlier choice back. Until the user
+  // picks one, nothing is sent and the server decides.
+
+  var LANGUAGE_KEY = "ecrin-chat-language";
+  var AUTOMATIC = "auto";
+  var languageSelect = document.getElementById("language");
+
+  function storedLanguage() {
+    try { return localStorage.getItem(LANGUAGE_KEY) || ""; } catch (error) { return ""; }
+  }
+
+  var chosenLanguage = storedLanguage();
+
+  function showLanguages(offered) {
+    var known = {};
+    known[AUTOMATIC] = true;
+    (Array.isArray(offered.languages) ? offered.languages : []).forEach(function (language) {
+      if (!language || typeof language.code !== "string" || typeof language.name !== "string") {
+        return;
+      }
+      var option = element("option", "", language.name);
+      option.value = language.code;
+      option.lang = language.code;  // each name is in its own language
+      languageSelect.appendChild(option);
+      known[language.code] = true;
+    });
+    // A language no longer offered falls back to Automatic.
+    if (chosenLanguage && !known[chosenLanguage]) { setLanguage(AUTOMATIC); }
+    languageSelect.value = chosenLanguage || AUTOMATIC;
+  }
+
+  function setLanguage(code) {
+    chosenLanguage = code;
+    try { localStorage.setItem(LANGUAGE_KEY, code); } catch (error) { /* kept for this page only */ }
+  }
+
+  languageSelect.addEventListener("change", function () { setLanguage(languageSelect.value); });
+  fetch("languages")
+    .then(function (response) { return response.ok ? response.json() : null; })
+    .then(function (offered) { if (offered) { showLanguages(offered); } })
+    .catch(function () { /* Automatic only: the server still detects the language */ });
+
   // --- The conversation's id --------------------------------------------------------------
 
   function newSender() {
@@ -191,8 +236,10 @@
   function formatter(options) {
     var settings = { timeZone: "UTC" };
     Object.keys(options).forEach(function (key) { settings[key] = options[key]; });
+    // Dates in the language the user chose for the answers, else the browser's.
+    var locale = chosenLanguage && chosenLanguage !== AUTOMATIC ? chosenLanguage : navigator.language;
     try {
-      return new Intl.DateTimeFormat(navigator.language, settings);
+      return new Intl.DateTimeFormat(locale, settings);
     } catch (error) {  // an unknown language tag: the browser's default
       return new Intl.DateTimeFormat(undefined, settings);
     }
@@ -372,8 +419,11 @@
     log.appendChild(row);
   }
 
-  function isAnswer(text) {
-    return SOURCE_LINK.test(text || "");
+  // The server says whether a message is an answer (`answer`, in every language the
+  // assistant speaks); the pattern is the fallback for a message without the field.
+  function isAnswer(entry) {
+    if (typeof entry.answer === "boolean") { return entry.answer; }
+    return SOURCE_LINK.test(entry.text || "");
   }
 
   // "Was this helpful?" and two toggle buttons, under an answer. A rating is sent like a
@@ -505,7 +555,7 @@
     }
     if (!hasCards) { addCalendarLinks(calendarLinks(entry.custom)); }
     if (entry.buttons && entry.buttons.length) { addButtons(entry.buttons, buttonsDisabled); }
-    if (isAnswer(entry.text)) { addFeedback(); }
+    if (isAnswer(entry)) { addFeedback(); }
     if (plan) { addPlanLinks(plan); }
   }
 
@@ -524,7 +574,10 @@
     typing.hidden = false;
     // A button's title travels with its payload, so the transcript shows what was clicked.
     var body = { sender: sender, message: payload };
-    if (shown) { body.metadata = { display: shown }; }
+    var metadata = {};
+    if (shown) { metadata.display = shown; }
+    if (chosenLanguage) { metadata.language = chosenLanguage; }
+    if (Object.keys(metadata).length) { body.metadata = metadata; }
     return fetch(WEBHOOK, {
       method: "POST",
       headers: { "Content-Type": "application/json" },

@@ -1,0 +1,186 @@
+"""The assistant's words in each language it answers in: the languages (data/languages.yml),
+the translated responses and the messages the code composes (data/i18n/<code>/*.yml).
+
+Every file of a language's folder is read and merged: `replies:` (response name → text, or
+`{text, buttons: [title, …]}`) and `messages:` (id → template with `{named}` values). A key
+defined twice in one language is an error that names both files, so two translators (or the
+safety file and the general one) cannot silently override each other. English is the source:
+a text missing in another language is said in English, and logged once per language and key,
+so a half-finished translation degrades to English instead of failing the conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.settings import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+LANGUAGES_FILE = PROJECT_ROOT / "data" / "languages.yml"
+I18N_DIR = PROJECT_ROOT / "data" / "i18n"
+SOURCE = "en"
+
+
+class I18nError(ValueError):
+    """The language files are inconsistent (a key defined twice, a malformed entry)."""
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str
+    learn_more: str
+
+
+@dataclass(frozen=True)
+class LanguageTable:
+    default: str
+    languages: dict[str, Language]
+
+
+def read_languages(path: Path = LANGUAGES_FILE) -> LanguageTable:
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    rows = {
+        str(row["code"]): Language(str(row["code"]), str(row["name"]), str(row["learn_more"]))
+        for row in document.get("languages") or []
+    }
+    default = str(document.get("default") or SOURCE)
+    if default not in rows:
+        raise I18nError(f"{path}: the default language {default!r} has no row")
+    return LanguageTable(default, rows)
+
+
+@lru_cache(maxsize=1)
+def language_table() -> LanguageTable:
+    return read_languages()
+
+
+def languages() -> dict[str, Language]:
+    """The languages the assistant answers in, by code, in the file's order."""
+    return language_table().languages
+
+
+def default_language() -> str:
+    return language_table().default
+
+
+def supported(code: str | None) -> str | None:
+    """The supported language `code` names ("fr", "FR", "fr-CH", "de_AT" → its code), else None."""
+    if not code:
+        return None
+    base = str(code).strip().replace("_", "-").split("-", 1)[0].lower()
+    return base if base in languages() else None
+
+
+def learn_more(language: str | None) -> str:
+    """The words before the source link an answer ends with ("Learn more:", "En savoir plus :")."""
+    table = languages()
+    return table.get(supported(language) or default_language(), table[SOURCE]).learn_more
+
+
+def learn_more_phrases() -> tuple[str, ...]:
+    """Every language's "Learn more:" phrase (the answer checks and channels recognise each)."""
+    return tuple(dict.fromkeys(language.learn_more for language in languages().values()))
+
+
+# --- Responses and messages ------------------------------------------------------------------
+
+
+@dataclass
+class Catalogue:
+    """One language's texts, merged from its files; `origin` says which file gave each key."""
+
+    responses: dict[str, Any] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    origin: dict[str, Path] = field(default_factory=dict)
+
+
+def read_catalogue(folder: Path) -> Catalogue:
+    """Every `*.yml` file in `folder` merged; a key in two files raises I18nError."""
+    found = Catalogue()
+    for path in sorted(folder.glob("*.yml")) if folder.is_dir() else []:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(document, dict):
+            raise I18nError(f"{path}: expected a mapping")
+        for section, target in (("replies", found.responses), ("messages", found.messages)):
+            entries = document.get(section) or {}
+            if not isinstance(entries, dict):
+                raise I18nError(f"{path}: `{section}` must map names to texts")
+            for key, value in entries.items():
+                where = f"{section}:{key}"
+                if where in found.origin:
+                    raise I18nError(
+                        f"{path}: {section} {key!r} is already defined in {found.origin[where]}"
+                    )
+                found.origin[where] = path
+                target[str(key)] = value
+    return found
+
+
+@cache
+def catalogue(language: str) -> Catalogue:
+    return read_catalogue(I18N_DIR / language)
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _missing(language: str, key: str) -> None:
+    """Log once per language and key that English is said instead."""
+    if (language, key) not in _warned:
+        _warned.add((language, key))
+        logger.warning("No %s text for %s: saying it in English", language, key)
+
+
+def placeholders(template: str) -> set[str]:
+    """The `{named}` values a template expects."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def text(key: str, language: str | None = None, /, **values: Any) -> str:
+    """Message `key` in `language` (English when it has none), with `values` filled in.
+    An unknown key is a programming error: KeyError."""
+    code = supported(language) or default_language()
+    template = catalogue(code).messages.get(key)
+    if template is None:
+        if code != SOURCE:
+            _missing(code, key)
+        template = catalogue(SOURCE).messages[key]
+    return str(template).format(**values)
+
+
+def response(name: str, language: str | None) -> dict[str, Any] | None:
+    """The translation of response `name` as `{"text": …, "buttons": [title, …]}`, or None for
+    English (domain.yml is the source) and when the language has none (logged once)."""
+    code = supported(language)
+    if code is None or code == SOURCE:
+        return None
+    entry = catalogue(code).responses.get(name)
+    if entry is None:
+        _missing(code, name)
+        return None
+    if isinstance(entry, str):
+        return {"text": entry, "buttons": []}
+    return {"text": entry.get("text"), "buttons": list(entry.get("buttons") or [])}
+
+
+def join_and(items: list[str], language: str | None = None) -> str:
+    """ "A, B and C" in the language."""
+    if len(items) < 2:
+        return "".join(items)
+    return text("list.and", language, items=", ".join(items[:-1]), last=items[-1])
+
+
+def reload() -> None:
+    """Forget what was read (tests, and after staff edit the files)."""
+    language_table.cache_clear()
+    catalogue.cache_clear()
+    _warned.clear()
