@@ -454,18 +454,26 @@ def _numbered(steps: Iterable[Step]) -> str:
 BRIEF_STEPS = 2
 
 
-def chat_messages(plan: Plan) -> list[str]:
-    """The plan as chat messages: one per part, short enough to read on a phone."""
+def chat_messages(
+    plan: Plan,
+    heading: str | None = None,
+    also_worth_planning: str = "Also worth planning:",
+    whom_to_contact: str = "Whom to contact: {contacts}",
+) -> list[str]:
+    """The plan as chat messages: one per part, short enough to read on a phone. The
+    heading and the two phrases are English unless given (bot/plan_chat.py translates)."""
     situation = plan.situation
-    where = (
-        "at the "
-        + " and ".join(STAGE_PHRASES[s] for s in situation.stages)
-        + " stage"
-        + ("s" if len(situation.stages) > 1 else "")
-        if situation.stages
-        else "at every stage"
-    )
-    messages = [f"Here is a patient-involvement plan for {situation.describe()}, {where}."]
+    if heading is None:
+        where = (
+            "at the "
+            + " and ".join(STAGE_PHRASES[s] for s in situation.stages)
+            + " stage"
+            + ("s" if len(situation.stages) > 1 else "")
+            if situation.stages
+            else "at every stage"
+        )
+        heading = f"Here is a patient-involvement plan for {situation.describe()}, {where}."
+    messages = [heading]
     every_stage = not situation.stages
     for section in plan.stages:
         steps = section.steps[:BRIEF_STEPS] if every_stage else section.steps
@@ -476,7 +484,7 @@ def chat_messages(plan: Plan) -> list[str]:
         messages += [f"{s.title}:\n{_numbered(s.steps)}" for s in plan.help]
     else:
         lines = [f"• {s.title}: {s.steps[0].text}" for s in plan.help if s.steps]
-        messages.append("Also worth planning:\n" + "\n".join(lines))
+        messages.append(also_worth_planning + "\n" + "\n".join(lines))
     if plan.contacts:
-        messages.append(f"Whom to contact: {plan.contacts}")
+        messages.append(whom_to_contact.format(contacts=plan.contacts))
     return messages

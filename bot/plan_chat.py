@@ -52,10 +52,6 @@ def describe(situation: involvement.Situation, language: str | None) -> str:
     return text
 
 
-def _numbered(steps: Iterable[involvement.Step]) -> str:
-    return "\n".join(f"{number}. {step.text}" for number, step in enumerate(steps, 1))
-
-
 def chat_messages(plan: involvement.Plan, language: str | None) -> list[str]:
     """bot.involvement.chat_messages in `language`: the same parts, in the same order."""
     code = _foreign(language)
@@ -70,19 +66,10 @@ def chat_messages(plan: involvement.Plan, language: str | None) -> list[str]:
     heading = i18n.text(
         "involvement.heading", code, situation=describe(situation, code), where=where
     )
-    messages = [heading]
-    every_stage = not situation.stages
-    for section in plan.stages:
-        steps = section.steps[: involvement.BRIEF_STEPS] if every_stage else section.steps
-        messages.append(f"{section.title}:\n{_numbered(steps)}")
-    for section in plan.situation_parts:
-        messages.append(f"{section.title}:\n{_numbered(section.steps)}")
-    if situation.help:
-        messages += [f"{s.title}:\n{_numbered(s.steps)}" for s in plan.help]
-    else:
-        lines = [f"• {s.title}: {s.steps[0].text}" for s in plan.help if s.steps]
-        also = i18n.text("involvement.also_worth_planning", code)
-        messages.append(also + "\n" + "\n".join(lines))
-    if plan.contacts:
-        messages.append(i18n.text("involvement.whom_to_contact", code, contacts=plan.contacts))
-    return messages
+    return involvement.chat_messages(
+        plan,
+        heading=heading,
+        also_worth_planning=i18n.text("involvement.also_worth_planning", code),
+        # The contacts are data: inserted after translating, never read as a template.
+        whom_to_contact=i18n.text("involvement.whom_to_contact", code, contacts="{contacts}"),
+    )
