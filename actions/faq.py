@@ -11,7 +11,14 @@ from rasa_sdk.types import DomainDict
 from actions.language import language_of
 from bot import i18n
 from bot.conversation import faq_in_context, faq_ranking, previous_faq_key
-from bot.suggestions import INTENT_TITLES, SOMETHING_ELSE, faq_titles, suggest
+from bot.suggestions import (
+    INTENT_TITLES,
+    SOMETHING_ELSE,
+    faq_key_of,
+    faq_title,
+    faq_titles,
+    suggest,
+)
 
 
 def chosen_faq_key(tracker: Tracker) -> str | None:
@@ -69,8 +76,11 @@ class ActionDidYouMean(Action):
 
 
 def translated_button(button: dict[str, str], language: str) -> dict[str, str]:
-    """A suggestion button with its title in `language` where the title is one of ours (an
-    intent's question, "Something else"); FAQ topics keep their catalogue titles."""
+    """A suggestion button with its title in `language` (an FAQ topic's question, an intent's,
+    "Something else"); the payload never changes, so the answer is the same in any language."""
+    faq_key = faq_key_of(button["payload"])
+    if faq_key is not None:
+        return {**button, "title": faq_title(faq_key, language) or button["title"]}
     intent = button["payload"].removeprefix("/")
     if intent in INTENT_TITLES:
         return {**button, "title": i18n.text(f"intent_title.{intent}", language)}

@@ -17,7 +17,7 @@ from actions.language import is_english, language_of
 from actions.partners import say_partner, say_platform
 from bot import conversation, i18n, involvement
 from bot.countries import gazetteer
-from bot.suggestions import faq_payload, faq_titles
+from bot.suggestions import faq_payload, faq_title, faq_titles
 
 HANDOFF_BUTTON = {"title": "Talk to a person", "payload": "/handoff"}
 
@@ -89,8 +89,10 @@ class ActionFollowUp(Action):
             # "ECRIN in Deutschland": whom to contact there, whatever came before.
             say_partner(dispatcher, country, language)
         elif country:
-            name = country.name_in(i18n.supported(language))  # "the Netherlands", "Pays-Bas"
-            dispatcher.utter_message(response="utter_country_noted", country=name)
+            # "the Netherlands" and "in the Netherlands", "Pays-Bas" and "aux Pays-Bas": the
+            # translations say the second, the English of domain.yml the first.
+            values = country.values(i18n.supported(language))
+            dispatcher.utter_message(response="utter_country_noted", **values)
         else:
             dispatcher.utter_message(response="utter_place_unknown")
         return remembered
@@ -154,16 +156,20 @@ class ActionMore(Action):
             for key in candidates
             if conversation.faq_group(key) == conversation.faq_group(answered) and key in titles
         ][:3]
-        title = titles.get(answered) or i18n.text("repair.that", language)
+        # Topic titles in the conversation's language, as the text around them is.
+        title = faq_title(answered, language) or i18n.text("repair.that", language)
         intro = i18n.text("repair.more_on", language, title=title, link=link)
         if not related:
             dispatcher.utter_message(text=intro)
             return []
-        question = i18n.text("repair.related", language, question=titles[related[0]])
+        question = i18n.text("repair.related", language, question=faq_title(related[0], language))
         dispatcher.utter_message(text=f"{intro} {question}")
         dispatcher.utter_message(
             response=f"utter_{related[0]}",
-            buttons=[{"title": titles[key], "payload": faq_payload(key)} for key in related[1:]],
+            buttons=[
+                {"title": faq_title(key, language), "payload": faq_payload(key)}
+                for key in related[1:]
+            ],
         )
         return []
 
@@ -180,17 +186,17 @@ class ActionFeedback(Action):
     ) -> list[dict[str, Any]]:
         previous = conversation.previous_answer(tracker.events)
         titles = faq_titles()
+        language = language_of(tracker)
         buttons = []
         # Other readings of the question, when the answer was an FAQ topic: for a look-up
         # (a partner, events) the topic ranking says nothing about what was meant.
         if previous is not None and previous.faq_key:
             parse_data = previous.user.get("parse_data") or {}
             buttons = [
-                {"title": titles[key], "payload": faq_payload(key)}
+                {"title": faq_title(key, language), "payload": faq_payload(key)}
                 for key in conversation.related_faq_keys(parse_data, previous.faq_key)
                 if key in titles
             ]
-        language = language_of(tracker)
         text = i18n.text("repair.not_what_you_needed", language)
         if buttons:
             text += " " + i18n.text("repair.or_did_you_mean", language)

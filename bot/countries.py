@@ -4,7 +4,8 @@
 Reference data lives in `data/db/countries.yml`; the names and adjectives of each country in
 every other language the assistant speaks (`data/i18n/<code>/countries.yml`) are added on
 top, and so can partner cities from the database, so a city that only a partner row knows
-still resolves.
+still resolves. Those files also say how each language puts a country after "in" ("aux
+Pays-Bas", "in der Schweiz", "nel Regno Unito"), which the answers need (`Country.values`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from bot import i18n
 from bot.settings import PROJECT_ROOT
 
 COUNTRIES_FILE = PROJECT_ROOT / "data" / "db" / "countries.yml"
@@ -81,6 +83,7 @@ _NEGATION_BEFORE = re.compile(
 _WORD = re.compile(r"\w+")
 _ISO_CODE = re.compile(r"^[A-Z]{2}$")
 _ROW_KEYS = frozenset({"iso", "name", "aliases", "adjectives", "native", "cities", "the", "common"})
+_TRANSLATION_KEYS = frozenset({"names", "adjectives", "in"})
 
 
 def strip_accents(text: str) -> str:
@@ -99,6 +102,19 @@ def fold(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """A country's words in one language other than English (data/i18n/<code>/countries.yml)."""
+
+    language: str
+    # The name for that language's sentences first, then the other ways people write it.
+    names: tuple[str, ...]
+    adjectives: tuple[str, ...]
+    # The country after "in", preposition and article included ("aux Pays-Bas", "im
+    # Vereinigten Königreich"): a template cannot add them, they depend on the country.
+    in_phrase: str
+
+
+@dataclass(frozen=True)
 class Country:
     iso: str
     name: str
@@ -110,35 +126,45 @@ class Country:
     the: tuple[str, ...] = ()
     # Names of this country or its cities that are also everyday words ("Split").
     common: tuple[str, ...] = ()
-    # (language, names, adjectives) in the other languages the assistant speaks, the name
-    # to use in that language's sentences first (data/i18n/<code>/countries.yml).
+    # Its words in the other languages the assistant speaks (data/i18n/<code>/countries.yml).
     # Not compared: a country is the same country whichever languages were loaded.
-    translations: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = field(
-        default=(), compare=False
-    )
+    translations: tuple[Translation, ...] = field(default=(), compare=False)
 
     def names(self) -> tuple[str, ...]:
         """Every way of naming the country itself (not its cities), in every language."""
-        translated = [n for _, names, adjectives in self.translations for n in names + adjectives]
+        translated = [n for t in self.translations for n in t.names + t.adjectives]
         return (self.name, *self.aliases, *self.adjectives, *self.native, *translated)
 
     def everyday_words(self) -> tuple[str, ...]:
         """`common`, and the translated names that are everyday English words ("Island")."""
         translated = [
             n
-            for _, names, adjectives in self.translations
-            for n in names + adjectives
+            for t in self.translations
+            for n in t.names + t.adjectives
             if fold(n) in TRANSLATED_COMMON
         ]
         return (*self.common, *translated)
 
+    def _translation(self, language: str | None) -> Translation | None:
+        return next((t for t in self.translations if t.language == language and t.names), None)
+
     def name_in(self, language: str | None) -> str:
         """The country's name for a sentence in `language` ("Allemagne", "Italien"); the
         English, article included ("the Netherlands"), for English or a missing translation."""
-        for code, names, _ in self.translations:
-            if code == language and names:
-                return names[0]
-        return self.display
+        translation = self._translation(language)
+        return translation.names[0] if translation else self.display
+
+    def in_phrase(self, language: str | None) -> str:
+        """The country after "in" in `language`, preposition and article included: "in der
+        Schweiz", "au Portugal", "nei Paesi Bassi"; "in the Netherlands" in English (and, like
+        `name_in`, for a language without a translation)."""
+        translation = self._translation(language)
+        return translation.in_phrase if translation else f"in {self.display}"
+
+    def values(self, language: str | None) -> dict[str, str]:
+        """The country for a text in `language` (`bot.i18n.text`): bare, `{country}`, and after
+        "in", `{in_country}`. Both always, so each translation uses whichever it needs."""
+        return {"country": self.name_in(language), "in_country": self.in_phrase(language)}
 
     def with_article(self, name: str | None = None) -> str:
         """`name` (the English name by default) as it reads after "in": "in the Netherlands",
@@ -372,12 +398,44 @@ def _translation_rows(path: Path) -> dict[str, Any]:
     return rows
 
 
-def add_translations(countries: dict[str, Country], folder: Path = I18N_DIR) -> dict[str, Country]:
-    """`countries` with the names and adjectives of every `<folder>/<code>/countries.yml`.
+def _in_phrase(row: dict[str, Any], names: tuple[str, ...], preposition: str, where: str) -> str:
+    """The row's `in:` phrase, checked, or the language's preposition and its first name.
 
-    An unknown code is an error (a typo would silently drop a country); a name that already
-    names another country is left out and logged, since a look-up must not pick one of two
-    ("Georgia" the state, or a city of one country that is another's name)."""
+    The phrase must end with one of the row's names ("aux Pays-Bas"): one copied from
+    another row ("au Portugal" under ES) would send people to the wrong country."""
+    phrase = row.get("in")
+    if phrase is None and names:
+        if not preposition:
+            raise ValueError(f"{where}: no `in:`, and no country_preposition for the language")
+        return f"{preposition} {names[0]}"
+    if phrase is None:
+        return ""  # no name either: the country is said in English (`Country.in_phrase`)
+    if not isinstance(phrase, str) or not any(
+        fold(phrase).endswith(" " + fold(name)) for name in names
+    ):
+        raise ValueError(
+            f"{where}: in must be a preposition and one of {list(names)}, got {phrase!r}"
+        )
+    return phrase
+
+
+def _prepositions() -> dict[str, str]:
+    return {code: language.country_preposition for code, language in i18n.languages().items()}
+
+
+def add_translations(
+    countries: dict[str, Country],
+    folder: Path = I18N_DIR,
+    prepositions: Mapping[str, str] | None = None,
+) -> dict[str, Country]:
+    """`countries` with the names, adjectives and "in" phrases of every
+    `<folder>/<code>/countries.yml`; a row without `in:` is said with the language's
+    `prepositions` (data/languages.yml `country_preposition` by default) and its first name.
+
+    An unknown code or key is an error (a typo would silently drop a country); a name that
+    already names another country is left out and logged, since a look-up must not pick one
+    of two ("Georgia" the state, or a city of one country that is another's name)."""
+    prepositions = _prepositions() if prepositions is None else prepositions
     owner = {fold(name): c.iso for c in countries.values() for name in (*c.names(), *c.cities)}
     merged = dict(countries)
     for path in sorted(folder.glob("*/countries.yml")) if folder.is_dir() else []:
@@ -388,6 +446,15 @@ def add_translations(countries: dict[str, Country], folder: Path = I18N_DIR) -> 
                 raise ValueError(f"{path}: {iso} is not a country of {COUNTRIES_FILE.name}")
             if not isinstance(row, dict):
                 raise ValueError(f"{path}: {iso} must map to names and adjectives")
+            unknown = sorted(set(row) - _TRANSLATION_KEYS, key=str)
+            if unknown:
+                raise ValueError(f"{path}, {iso}: unknown keys {unknown}")
+            in_phrase = _in_phrase(
+                row,
+                _strings(row, "names", f"{path}, {iso}"),
+                prepositions.get(language, ""),
+                f"{path}, {iso}",
+            )
             kept: dict[str, list[str]] = {"names": [], "adjectives": []}
             for key, found in kept.items():
                 for name in _strings(row, key, f"{path}, {iso}"):
@@ -398,14 +465,11 @@ def add_translations(countries: dict[str, Country], folder: Path = I18N_DIR) -> 
                         )
                         continue
                     found.append(name)
-            country = merged[iso]
-            merged[iso] = replace(
-                country,
-                translations=(
-                    *country.translations,
-                    (language, tuple(kept["names"]), tuple(kept["adjectives"])),
-                ),
+            translation = Translation(
+                language, tuple(kept["names"]), tuple(kept["adjectives"]), in_phrase
             )
+            country = merged[iso]
+            merged[iso] = replace(country, translations=(*country.translations, translation))
     return merged
 
 

@@ -131,12 +131,14 @@ def compose(
         text = named[0]
         for other in named[1:]:
             text = i18n.text("crisis.two_lines", language, first=text, second=other)
-        name = country.name_in(language)
-        sentences.append(i18n.text("crisis.in_country", language, country=name, lines=text))
+        sentences.append(
+            i18n.text("crisis.in_country", language, **country.values(language), lines=text)
+        )
         sentences.append(i18n.text("crisis.elsewhere", language, directory=DIRECTORY))
     elif country is not None and lines is not None:
-        name = country.name_in(language)
-        sentences.append(i18n.text("crisis.no_line", language, country=name, directory=DIRECTORY))
+        sentences.append(
+            i18n.text("crisis.no_line", language, **country.values(language), directory=DIRECTORY)
+        )
     elif shared:
         sentences.append(
             i18n.text(

@@ -135,8 +135,8 @@ class EventQuery:
         if self.audience:
             parts.append(i18n.text(f"events.for_audience.{self.audience}", language))
         if self.country:
-            country = gazetteer().countries[self.country].name_in(i18n.supported(language))
-            parts.append(i18n.text("events.in_country", language, country=country))
+            country = gazetteer().countries[self.country].values(i18n.supported(language))
+            parts.append(i18n.text("events.in_country", language, **country))
         parts.append(self.when.label_in(language))
         return " ".join(parts)
 

@@ -38,6 +38,10 @@ class Language:
     code: str
     name: str
     learn_more: str
+    # The word before a country's name in "in <country>" ("en", "in"), for a country whose
+    # data/i18n/<code>/countries.yml row gives no `in:` phrase of its own (bot/countries.py);
+    # "" for English, whose "in the Netherlands" comes from data/db/countries.yml.
+    country_preposition: str
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,14 @@ class LanguageTable:
 
 def read_languages(path: Path = LANGUAGES_FILE) -> LanguageTable:
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    rows = {
-        str(row["code"]): Language(str(row["code"]), str(row["name"]), str(row["learn_more"]))
-        for row in document.get("languages") or []
-    }
+    rows: dict[str, Language] = {}
+    for row in document.get("languages") or []:
+        code = str(row["code"])
+        # Required of a translation: an English "in" put before a French name reads wrong.
+        preposition = row.get("country_preposition", "" if code == SOURCE else None)
+        if not isinstance(preposition, str) or (code != SOURCE and not preposition.strip()):
+            raise I18nError(f"{path}: {code} has no `country_preposition`")
+        rows[code] = Language(code, str(row["name"]), str(row["learn_more"]), preposition)
     default = str(document.get("default") or SOURCE)
     if default not in rows:
         raise I18nError(f"{path}: the default language {default!r} has no row")
@@ -143,6 +151,19 @@ def _missing(language: str, key: str) -> None:
 def placeholders(template: str) -> set[str]:
     """The `{named}` values a template expects."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+# The code gives a country to a text twice (bot.countries.Country.values): bare, `{country}`
+# ("Suisse", for lists and headings), and as "in <country>", `{in_country}` ("en Suisse", "in
+# der Schweiz"), whose preposition and article no template can add. A translation says
+# whichever its grammar needs ("listed for Poland" is "enregistrée en Pologne"), so when it
+# is compared with the English the two count as one value.
+SAME_VALUE = {"in_country": "country"}
+
+
+def compared_values(names: set[str]) -> set[str]:
+    """`names` (a template's values) with the ones that are the same value counted once."""
+    return {SAME_VALUE.get(name, name) for name in names}
 
 
 def text(key: str, language: str | None = None, /, **values: Any) -> str:

@@ -78,7 +78,7 @@ def _country_name(country: Country, language: str | None) -> str:
 
 def answer(found: PartnerLookup, language: str | None = None) -> str:
     """A plain-language answer that always ends with a link to follow."""
-    name = _country_name(found.country, language)
+    country = found.country.values(i18n.supported(language))
     office_site = (found.office.website if found.office else None) or ECRIN_WEBSITE
     sentences: list[str] = []
     link: str | None = None
@@ -86,7 +86,7 @@ def answer(found: PartnerLookup, language: str | None = None) -> str:
         partner = found.ecrin_partners[0]
         sentences.append(
             i18n.text(
-                "partners.partner_is", language, country=name, partner=_describe(partner, language)
+                "partners.partner_is", language, **country, partner=_describe(partner, language)
             )
         )
         if partner.contact_url:
@@ -103,7 +103,7 @@ def answer(found: PartnerLookup, language: str | None = None) -> str:
         else:
             sentences.append(i18n.text("partners.no_website", language))
     else:
-        sentences.append(i18n.text("partners.no_partner", language, country=name))
+        sentences.append(i18n.text("partners.no_partner", language, **country))
     for platform in found.eupati_platforms:
         platform_site = f" ({platform.website})" if platform.website else ""
         sentences.append(
@@ -174,12 +174,10 @@ def _sentence(text: str) -> str:
 def platform_answer(found: PlatformLookup, language: str | None = None) -> str:
     """Yes (name, website, how to get in touch) or no (and the nearest alternatives), always
     ending with a link to follow. The platform's own `contact` note is said as staff wrote it."""
-    name = _country_name(found.country, language)
+    country = found.country.values(i18n.supported(language))
     if found.platforms:
         platform = found.platforms[0]
-        sentences = [
-            i18n.text("platform.yes", language, country=name, platform=platform.display_name)
-        ]
+        sentences = [i18n.text("platform.yes", language, **country, platform=platform.display_name)]
         if platform.website:
             sentences.append(i18n.text("platform.website", language, website=platform.website))
         if platform.contact:
@@ -188,7 +186,7 @@ def platform_answer(found: PlatformLookup, language: str | None = None) -> str:
         if link is None:
             sentences.append(i18n.text("platform.no_website", language))
         return " ".join(sentences) + _learn_more(link or EUPATI_PLATFORMS_PAGE, language)
-    sentences = [i18n.text("platform.none", language, country=name)]
+    sentences = [i18n.text("platform.none", language, **country)]
     if found.ecrin_partners:
         partner = found.ecrin_partners[0]
         site = f" ({partner.website})" if partner.website else ""
@@ -196,7 +194,7 @@ def platform_answer(found: PlatformLookup, language: str | None = None) -> str:
             i18n.text(
                 "platform.ecrin_partner",
                 language,
-                country=name,
+                **country,
                 partner=f"{partner.display_name}{site}",
             )
         )

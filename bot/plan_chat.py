@@ -48,7 +48,7 @@ def describe(situation: involvement.Situation, language: str | None) -> str:
         text = i18n.text("involvement.with", code, study=text, groups=i18n.join_and(groups, code))
     country = gazetteer().resolve(situation.country) if situation.country else None
     if country:
-        text = i18n.text("involvement.in_country", code, study=text, country=country.name_in(code))
+        text = i18n.text("involvement.in_country", code, study=text, **country.values(code))
     return text
 
 

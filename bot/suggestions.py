@@ -3,15 +3,19 @@
 Titles are readable questions, never intent names: FAQ topics take theirs from the
 catalogue in `data/faq/` (bot/knowledge.py), other intents from `INTENT_TITLES`. A picked
 FAQ topic comes back as `/faq_pick{"faq_key": "faq_trials/placebo"}`, so the answer does
-not depend on classifying the title text again.
+not depend on classifying the title text again. In another language a topic's title is its
+`faq_title.<key>` message (data/i18n/<code>/faq_titles.yml, `faq_title`); the English is the
+catalogue's, which is why data/i18n/en has none.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot import i18n
 from bot.conversation import faq_ranking
 from bot.knowledge import catalogue
 
@@ -31,6 +35,11 @@ INTENT_TITLES = {
 
 SOMETHING_ELSE = {"title": "Something else", "payload": "/out_of_scope"}
 
+# The message id of a topic's title in another language: "faq_title.faq_trials/placebo".
+FAQ_TITLE = "faq_title."
+# A picked topic's payload, as `faq_payload` writes it (the {…} read as JSON, any spacing).
+FAQ_PICK = re.compile(r"/faq_pick(\{.*\})", re.S)
+
 
 @dataclass(frozen=True)
 class Suggestion:
@@ -46,8 +55,38 @@ def faq_titles() -> dict[str, str]:
     return {key: topic.title for key, topic in catalogue().items()}
 
 
+def faq_title(faq_key: str, language: str | None) -> str | None:
+    """Topic `faq_key`'s question in `language`: its translation, else the English catalogue
+    title (logged once per language and key, as bot.i18n does); None for an unknown key."""
+    topic = catalogue().get(faq_key)
+    if topic is None:
+        return None
+    code = i18n.supported(language) or i18n.default_language()
+    if code == i18n.SOURCE:
+        return topic.title  # the source: not a missing translation
+    try:
+        return i18n.text(FAQ_TITLE + faq_key, code)
+    except KeyError:
+        # i18n.text has logged the missing translation, then found no English message: the
+        # English title is the catalogue's, not a message of data/i18n/en.
+        return topic.title
+
+
 def faq_payload(faq_key: str) -> str:
     return "/faq_pick" + json.dumps({"faq_key": faq_key}, separators=(",", ":"))
+
+
+def faq_key_of(payload: str) -> str | None:
+    """The topic a `faq_payload` button picks ("faq_trials/placebo"), else None."""
+    found = FAQ_PICK.fullmatch(payload.strip())
+    if found is None:
+        return None
+    try:
+        values = json.loads(found[1])
+    except json.JSONDecodeError:
+        return None
+    key = values.get("faq_key") if isinstance(values, dict) else None
+    return key if isinstance(key, str) else None
 
 
 def _faq_candidates(parse_data: dict[str, Any], intent: str) -> list[tuple[str, float]]:

@@ -10,6 +10,12 @@ and says why in the log; `bot answers check` and tests/test_welcome.py say it up
 Used by the web chat (`GET /webhooks/web/welcome`, bot/channels/web.py) and as the buttons of
 utter_greet and utter_capabilities (bot/rasa_ext/nlg.py), which Telegram's /start and /help
 and "what can you do?" say.
+
+In another language (`welcome_in`) the file stays the source: the greeting is utter_greet's
+translation (its English is the file's text), and each button keeps its payload with its FAQ
+topic's or intent's title in the language (`faq_title.<key>`, `intent_title.<intent>`,
+data/i18n/<code>/), so staff edit one file and no title has to be translated twice. A title
+the language lacks is said in the file's English, logged once.
 """
 
 from __future__ import annotations
@@ -19,13 +25,15 @@ import logging
 import re
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot import i18n
 from bot.settings import PROJECT_ROOT
+from bot.suggestions import FAQ_TITLE, faq_key_of
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +45,11 @@ MIN_SUGGESTIONS, MAX_SUGGESTIONS = 4, 6
 MAX_TITLE_CHARS = 60
 PAYLOAD = re.compile(r"/(?P<intent>[a-z_]+)(?P<entities>\{.*\})?", re.S)
 FAQ_PICK = "faq_pick"
+# The response the greeting is (tests/test_welcome.py checks the English is the same): another
+# language says its translation, data/i18n/<code>/responses.yml.
+GREETING_RESPONSE = "utter_greet"
+# The message id of an intent button's title in a language: "intent_title.ask_partner".
+INTENT_TITLE = "intent_title."
 
 
 class WelcomeError(ValueError):
@@ -198,19 +211,67 @@ def welcome() -> Welcome:
     return _live.current()
 
 
-def welcome_buttons() -> list[dict[str, str]]:
-    """The suggestions as buttons, or none (logged) while the file has never been good: a
-    greeting without buttons is better than no greeting."""
+def title_key(payload: str) -> str:
+    """The message id of a button's title in another language: its FAQ topic's question
+    (`faq_title.<key>`, faq_titles.yml) or its intent's (`intent_title.<intent>`,
+    messages.yml)."""
+    faq_key = faq_key_of(payload)
+    if faq_key is not None:
+        return FAQ_TITLE + faq_key
+    found = PAYLOAD.fullmatch(payload.strip())
+    return INTENT_TITLE + (found["intent"] if found else payload.strip().lstrip("/"))
+
+
+_untranslated: set[tuple[str, str]] = set()
+
+
+def _title_in(suggestion: Suggestion, code: str) -> str:
+    """The button's title in language `code`, else the file's English (logged once per
+    language and key, as bot.i18n does for its texts)."""
+    key = title_key(suggestion.payload)
+    if key in i18n.catalogue(code).messages:
+        return i18n.text(key, code)
+    if (code, key) not in _untranslated:
+        _untranslated.add((code, key))
+        logger.warning(
+            "No %s text for %s: the welcome button says %r in English", code, key, suggestion.title
+        )
+    return suggestion.title
+
+
+def welcome_in(language: str | None) -> Welcome:
+    """The current welcome in `language` ("fr", "fr-CH"; None or one the assistant does not
+    speak: the default language): the greeting and the button titles translated, payloads
+    and audiences unchanged; for English, the file as staff wrote it. WelcomeError as
+    `welcome()`."""
+    shown = welcome()
+    code = i18n.supported(language) or i18n.default_language()
+    if code == i18n.SOURCE:
+        return shown
     try:
-        return welcome().buttons()
+        greeting = i18n.response(GREETING_RESPONSE, code)  # None (logged) when it has none
+        suggestions = tuple(replace(s, title=_title_in(s, code)) for s in shown.suggestions)
+    except (OSError, yaml.YAMLError, i18n.I18nError):
+        # A broken translation file must not take the greeting with it: English instead.
+        logger.exception("The %s welcome cannot be read: saying it in English", code)
+        return shown
+    text = greeting.get("text") if greeting else None
+    return Welcome(str(text) if text else shown.text, suggestions)
+
+
+def welcome_buttons(language: str | None = None) -> list[dict[str, str]]:
+    """The suggestions as buttons in `language` (see welcome_in), or none (logged) while the
+    file has never been good: a greeting without buttons is better than no greeting."""
+    try:
+        return welcome_in(language).buttons()
     except WelcomeError:
         return []
 
 
-def welcome_text() -> str | None:
-    """The greeting, or None (logged) while the file has never been good: the domain's
-    utter_greet is said instead."""
+def welcome_text(language: str | None = None) -> str | None:
+    """The greeting in `language` (see welcome_in), or None (logged) while the file has never
+    been good: the domain's utter_greet is said instead."""
     try:
-        return welcome().text
+        return welcome_in(language).text
     except WelcomeError:
         return None

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.events import ActionFindEvents
 from actions.faq import ActionAnswerFaq, ActionDidYouMean
 from actions.partners import ActionFindPartner, ValidatePartnerForm
+from bot import i18n
 from bot.suggestions import faq_payload
 
 
@@ -20,6 +21,7 @@ def tracker(
     slots: dict[str, Any] | None = None,
     entities: list[dict[str, Any]] | None = None,
     parse_data: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> Tracker:
     latest = {
         "text": text,
@@ -31,7 +33,7 @@ def tracker(
         sender_id="test",
         slots=slots or {},
         latest_message=latest,
-        events=[],
+        events=events or [],
         paused=False,
         followup_action=None,
         active_loop={},
@@ -123,25 +125,28 @@ def test_unknown_faq_key_falls_back_instead_of_uttering_nothing() -> None:
     assert messages[0]["response"] == "utter_default"
 
 
+# An unclear message: two FAQ topics and an intent are plausible readings.
+UNCLEAR = {
+    "intent": {"name": "nlu_fallback", "confidence": 0.4},
+    "intent_ranking": [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "faq_trials", "confidence": 0.35},
+        {"name": "ask_partner", "confidence": 0.2},
+    ],
+    "response_selector": {
+        "default": {
+            "ranking": [
+                {"intent_response_key": "faq_trials/placebo", "confidence": 0.5},
+                {"intent_response_key": "faq_trials/blinding", "confidence": 0.3},
+                {"intent_response_key": "faq_ecrin/what_is_ecrin", "confidence": 0.1},
+            ]
+        }
+    },
+}
+
+
 def test_did_you_mean_offers_readable_questions_not_intent_names() -> None:
-    parse_data = {
-        "intent": {"name": "nlu_fallback", "confidence": 0.4},
-        "intent_ranking": [
-            {"name": "nlu_fallback", "confidence": 0.4},
-            {"name": "faq_trials", "confidence": 0.35},
-            {"name": "ask_partner", "confidence": 0.2},
-        ],
-        "response_selector": {
-            "default": {
-                "ranking": [
-                    {"intent_response_key": "faq_trials/placebo", "confidence": 0.5},
-                    {"intent_response_key": "faq_trials/blinding", "confidence": 0.3},
-                    {"intent_response_key": "faq_ecrin/what_is_ecrin", "confidence": 0.1},
-                ]
-            }
-        },
-    }
-    messages, _ = run(ActionDidYouMean(), tracker("placebo blind thing", parse_data=parse_data))
+    messages, _ = run(ActionDidYouMean(), tracker("placebo blind thing", parse_data=UNCLEAR))
     buttons = messages[0]["buttons"]
     assert [b["title"] for b in buttons] == [
         "What is a placebo?",
@@ -151,3 +156,35 @@ def test_did_you_mean_offers_readable_questions_not_intent_names() -> None:
     ]
     assert buttons[0]["payload"] == faq_payload("faq_trials/placebo")
     assert buttons[-1]["payload"] == "/out_of_scope"
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "faq_titles"),
+    [
+        (
+            "fr",
+            "placebo aveugle truc",
+            ["Qu'est-ce qu'un placebo ?", "Qu'est-ce qu'un essai en aveugle ?"],
+        ),
+        ("de", "Placebo blind Dings", ["Was ist ein Placebo?", "Was ist Verblindung?"]),
+    ],
+)
+def test_did_you_mean_says_every_title_in_the_conversations_language(
+    language: str, text: str, faq_titles: list[str]
+) -> None:
+    english, _ = run(ActionDidYouMean(), tracker("placebo blind thing", parse_data=UNCLEAR))
+    # The NLU pipeline's language of the message (bot.rasa_ext.language) decides the reply's.
+    said = {**UNCLEAR, "text": text, "language": {"code": language}}
+    unclear = tracker(
+        text, parse_data=said, events=[{"event": "user", "text": text, "parse_data": said}]
+    )
+    messages, _ = run(ActionDidYouMean(), unclear)
+    assert messages[0]["text"] == i18n.text("repair.did_you_mean", language)
+    buttons = messages[0]["buttons"]
+    assert [b["title"] for b in buttons] == [
+        *faq_titles,
+        i18n.text("intent_title.ask_partner", language),
+        i18n.text("button.something_else", language),
+    ]
+    # Only the words change: a tap picks the same topic as in English.
+    assert [b["payload"] for b in buttons] == [b["payload"] for b in english[0]["buttons"]]

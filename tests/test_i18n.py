@@ -16,9 +16,10 @@ import yaml
 
 from bot import i18n
 from bot.answers import answer_files, answer_problems, read_answers
-from bot.countries import load_countries
+from bot.countries import add_translations, gazetteer, load_countries
+from bot.knowledge import catalogue as faq_catalogue
 from bot.settings import PROJECT_ROOT
-from bot.suggestions import INTENT_TITLES, SOMETHING_ELSE
+from bot.suggestions import FAQ_TITLE, INTENT_TITLES, SOMETHING_ELSE, faq_title
 
 OTHERS = [code for code in i18n.languages() if code != i18n.SOURCE]
 URL = re.compile(r"https?://[^\s)\"»”]+")
@@ -104,7 +105,8 @@ def test_translated_responses_keep_placeholders_and_buttons(code: str) -> None:
         if not str(translation.get("text") or "").strip():
             problems.append(f"{name}: no text")
             continue
-        if placeholders(translation["text"]) != placeholders(english["text"]):
+        same = i18n.compared_values  # {country} or {in_country}: both are always given
+        if same(placeholders(translation["text"])) != same(placeholders(english["text"])):
             problems.append(f"{name}: placeholders {placeholders(translation['text'])}")
         if len(translation.get("buttons") or []) != len(english["buttons"]):
             problems.append(f"{name}: {len(translation.get('buttons') or [])} button titles")
@@ -148,15 +150,87 @@ def test_every_message_is_translated_with_the_same_values(code: str) -> None:
     messages = i18n.catalogue(code).messages
     missing = sorted(set(MESSAGES) - set(messages))
     assert missing == [], f"{code}: {len(missing)} messages not translated: {missing}"
+
+    def values(template: object) -> set[str]:
+        # {country} or {in_country}: the code always gives both (bot.countries.Country.values).
+        return i18n.compared_values(i18n.placeholders(str(template)))
+
     wrong = [
         f"{key}: {sorted(i18n.placeholders(str(messages[key])))}"
         for key in sorted(MESSAGES)
-        if key in messages
-        and i18n.placeholders(str(messages[key])) != i18n.placeholders(str(MESSAGES[key]))
+        if key in messages and values(messages[key]) != values(MESSAGES[key])
     ]
     assert wrong == [], f"{code}: values differ from the English:\n" + "\n".join(wrong)
-    unknown = sorted(set(messages) - set(MESSAGES))
+    # FAQ topic titles translate data/faq/ (the English has them there, not as messages):
+    # test_every_faq_topic_has_its_title_in_the_language checks them against it.
+    unknown = sorted(k for k in set(messages) - set(MESSAGES) if not k.startswith(FAQ_TITLE))
     assert unknown == [], f"{code}: messages the English does not have: {unknown}"
+
+
+# --- FAQ topic titles ("did you mean …?" buttons) ----------------------------------------------
+
+
+def faq_titles_in(code: str) -> dict[str, str]:
+    """A language's `faq_title.<key>` messages, by FAQ key."""
+    messages = i18n.catalogue(code).messages
+    return {k.removeprefix(FAQ_TITLE): v for k, v in messages.items() if k.startswith(FAQ_TITLE)}
+
+
+def test_the_english_has_no_faq_title_messages_its_titles_are_the_catalogues() -> None:
+    assert not [key for key in MESSAGES if key.startswith(FAQ_TITLE)]
+
+
+@pytest.mark.parametrize("code", OTHERS)
+def test_every_faq_topic_has_its_title_in_the_language(code: str) -> None:
+    titles, topics = faq_titles_in(code), faq_catalogue()
+    missing = sorted(set(topics) - set(titles))
+    assert missing == [], f"{code}: {len(missing)} FAQ topics without a title: {missing}"
+    unknown = sorted(set(titles) - set(topics))
+    assert unknown == [], f"{code}: titles of FAQ topics data/faq/ does not have: {unknown}"
+    wrong = sorted(
+        key
+        for key, title in titles.items()
+        if not isinstance(title, str)
+        or not title.strip().endswith("?")  # a question to tap, as the English is
+        or title == topics[key].title  # left in English
+        or i18n.placeholders(title)  # nothing fills them in
+    )
+    assert wrong == [], f"{code}: not a translated question: {wrong}"
+
+
+def test_french_titles_have_a_space_before_question_marks_and_colons() -> None:
+    wrong = [title for title in faq_titles_in("fr").values() if re.search(r"\S[?:]", title)]
+    assert wrong == []
+
+
+def test_a_faq_title_is_said_in_the_language_and_english_from_the_catalogue(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    english = faq_catalogue()["faq_trials/placebo"].title
+    with caplog.at_level("WARNING"):
+        assert faq_title("faq_trials/placebo", "en") == english
+        assert faq_title("faq_trials/placebo", None) == english  # the default language
+        assert faq_title("faq_trials/placebo", "xx") == english
+        assert faq_title("faq_trials/placebo", "fr") == "Qu'est-ce qu'un placebo ?"
+        assert faq_title("faq_trials/placebo", "de-AT") == "Was ist ein Placebo?"
+    assert caplog.text == ""  # English is the source, not a missing translation
+    assert faq_title("faq_trials/no_such_topic", "en") is None
+    assert faq_title("faq_trials/no_such_topic", "fr") is None
+
+
+def test_a_missing_faq_title_is_said_in_english_and_logged_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    read = i18n.catalogue
+    monkeypatch.setattr(
+        i18n, "catalogue", lambda code: i18n.Catalogue() if code == "fr" else read(code)
+    )
+    monkeypatch.setattr(i18n, "_warned", set())
+    english = faq_catalogue()["faq_trials/placebo"].title
+    with caplog.at_level("WARNING"):
+        assert faq_title("faq_trials/placebo", "fr") == english
+        assert faq_title("faq_trials/placebo", "fr") == english
+    assert caplog.text.count("faq_title.faq_trials/placebo") == 1
 
 
 @pytest.mark.parametrize("code", OTHERS)
@@ -175,7 +249,8 @@ def test_the_english_messages_are_what_the_code_says() -> None:
     assert i18n.text("events.found", "en", query="webinars coming up") == (
         "Here is what I found: webinars coming up:"
     )
-    assert i18n.text("partners.no_partner", "en", country="Malta") == (
+    malta = load_countries()["MT"]
+    assert i18n.text("partners.no_partner", "en", **malta.values("en")) == (
         "ECRIN has no national partner in Malta yet. The ECRIN coordination office in Paris "
         "can still advise you."
     )
@@ -185,3 +260,115 @@ def test_the_english_messages_are_what_the_code_says() -> None:
         assert i18n.text(f"intent_title.{intent}", "en") == title
     assert i18n.text("button.something_else", "en") == SOMETHING_ELSE["title"]
     assert i18n.text("button.handoff", "en") == "Talk to a person"
+
+
+# --- A country after "in" ----------------------------------------------------------------------
+
+# A preposition right before the bare name: "in {country}" reads "in Schweiz", "en Portugal".
+PREPOSITION_BEFORE_COUNTRY = re.compile(
+    r"\b(?:in|en|au|aux|à|a|im|nach|auf|para|per|pour|nel|nella|nei|negli)\s+\{country\}",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize("code", OTHERS)
+def test_every_country_says_how_it_reads_after_in(code: str) -> None:
+    path = PROJECT_ROOT / "data" / "i18n" / code / "countries.yml"
+    rows = yaml.safe_load(path.read_text(encoding="utf-8"))["countries"]
+    missing = sorted(str(iso) for iso, row in rows.items() if not (row or {}).get("in"))
+    assert missing == [], f"{code}: no `in:` for {missing}"
+
+
+@pytest.mark.parametrize("code", OTHERS)
+def test_no_translation_puts_a_preposition_before_a_bare_country(code: str) -> None:
+    found = i18n.catalogue(code)
+    texts = {**found.messages, **{n: translated(code, n)["text"] for n in found.responses}}
+    wrong = sorted(key for key, text in texts.items() if PREPOSITION_BEFORE_COUNTRY.search(text))
+    assert wrong == [], f"{code}: write {{in_country}} instead in {wrong}"
+
+
+@pytest.mark.parametrize(
+    ("iso", "language", "said"),
+    [
+        ("NL", "en", "in the Netherlands"),
+        ("FR", "en", "in France"),
+        ("FR", "fr", "en France"),
+        ("PT", "fr", "au Portugal"),
+        ("NL", "fr", "aux Pays-Bas"),
+        ("CY", "fr", "à Chypre"),
+        ("MT", "fr", "à Malte"),
+        ("DK", "fr", "au Danemark"),
+        ("IL", "fr", "en Israël"),
+        ("US", "fr", "aux États-Unis"),
+        ("DE", "de", "in Deutschland"),
+        ("CH", "de", "in der Schweiz"),
+        ("NL", "de", "in den Niederlanden"),
+        ("TR", "de", "in der Türkei"),
+        ("SK", "de", "in der Slowakei"),
+        ("GB", "de", "im Vereinigten Königreich"),
+        ("US", "de", "in den USA"),
+        ("IT", "it", "in Italia"),
+        ("DE", "it", "in Germania"),
+        ("NL", "it", "nei Paesi Bassi"),
+        ("US", "it", "negli Stati Uniti"),
+        ("GB", "it", "nel Regno Unito"),
+        ("CZ", "it", "nella Repubblica Ceca"),
+        ("CY", "it", "a Cipro"),
+        ("ES", "es", "en España"),
+        ("NL", "es", "en los Países Bajos"),
+        ("GB", "es", "en el Reino Unido"),
+        ("US", "es", "en Estados Unidos"),
+    ],
+)
+def test_a_country_after_in_reads_as_the_language_says_it(
+    iso: str, language: str, said: str
+) -> None:
+    country = gazetteer().countries[iso]
+    assert country.in_phrase(language) == said
+    assert country.values(language) == {"country": country.name_in(language), "in_country": said}
+
+
+def test_a_row_without_in_is_said_with_the_languages_preposition(tmp_path: Path) -> None:
+    (tmp_path / "fr").mkdir()
+    (tmp_path / "fr" / "countries.yml").write_text(
+        "countries:\n  PT: {names: [Portugal]}\n  NL: {names: [Pays-Bas], in: aux Pays-Bas}\n",
+        encoding="utf-8",
+    )
+    countries = add_translations(load_countries(), tmp_path, {"fr": "en"})
+    assert countries["PT"].in_phrase("fr") == "en Portugal"  # the default, then the name
+    assert countries["NL"].in_phrase("fr") == "aux Pays-Bas"
+    assert i18n.languages()["fr"].country_preposition == "en"
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        ("{names: [Portugal], in: aux Pays-Bas}", r"in must be a preposition and one of"),
+        ("{names: [Portugal], in: Portugal}", r"in must be a preposition and one of"),
+        ("{names: [Portugal], In: au Portugal}", r"unknown keys \['In'\]"),
+    ],
+)
+def test_a_wrong_in_phrase_is_refused(tmp_path: Path, row: str, error: str) -> None:
+    (tmp_path / "fr").mkdir()
+    (tmp_path / "fr" / "countries.yml").write_text(f"countries:\n  PT: {row}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=error):
+        add_translations(load_countries(), tmp_path, {"fr": "en"})
+
+
+@pytest.mark.parametrize(
+    ("key", "iso", "language", "said"),
+    [
+        ("partners.no_partner", "NL", "en", "no national partner in the Netherlands yet."),
+        ("partners.no_partner", "NL", "it", "un partner nazionale nei Paesi Bassi."),
+        ("platform.none", "GB", "de", "Ich habe im Vereinigten Königreich keine Nationale"),
+        ("platform.none", "NL", "fr", "EUPATI enregistrée aux Pays-Bas."),
+        ("platform.none", "US", "en", "listed for the United States."),
+        ("platform.ecrin_partner", "GB", "es", "Para la investigación clínica en el Reino Unido,"),
+        ("events.in_country", "CH", "de", "in der Schweiz"),
+    ],
+)
+def test_messages_about_a_country_read_right_in_each_language(
+    key: str, iso: str, language: str, said: str
+) -> None:
+    values = gazetteer().countries[iso].values(language)
+    assert said in i18n.text(key, language, **values, partner="P")

@@ -113,6 +113,26 @@ def test_answer_names_the_country_as_a_sentence_reads(
     assert text.startswith(opening)
 
 
+@pytest.mark.parametrize(
+    ("name", "language", "opening"),
+    [
+        ("Switzerland", "de", "Der nationale Partner von ECRIN in der Schweiz ist SCTO"),
+        ("Netherlands", "it", "ECRIN non ha ancora un partner nazionale nei Paesi Bassi."),
+        ("Portugal", "fr", "Le partenaire national d'ECRIN au Portugal est PtCRIN"),
+        ("Netherlands", "en", "ECRIN has no national partner in the Netherlands yet."),
+        ("UK", "es", "ECRIN todavía no tiene socio nacional en el Reino Unido."),
+    ],
+)
+def test_answer_puts_the_country_after_in_as_the_language_does(
+    database_url: str, name: str, language: str, opening: str
+) -> None:
+    # "in der Schweiz", never "in Schweiz" nor the name in parentheses.
+    with db.session_scope(database_url) as session:
+        text = answer(lookup(session, country(name)), language)
+    assert text.startswith(opening)
+    assert f"({country(name).name_in(language)})" not in text
+
+
 def test_norway_has_its_partner_and_patient_platform(database_url: str) -> None:
     # Norway was unknown while countries.yml had an unquoted `iso: NO` (YAML's false).
     with db.session_scope(database_url) as session:

@@ -66,6 +66,33 @@ def test_feedback_apologises_and_offers_other_topics_and_a_person() -> None:
     assert '/faq_pick{"faq_key":"faq_trials/placebo"}' not in [b["payload"] for b in buttons]
 
 
+def in_language(event: dict, language: str) -> dict:
+    """A user event as the NLU pipeline marks it when the message is in `language`."""
+    return {**event, "parse_data": {**event["parse_data"], "language": {"code": language}}}
+
+
+def test_more_names_the_topics_in_the_conversations_language() -> None:
+    question = in_language(PLACEBO_QUESTION, "fr")
+    more = in_language(user("dis-m'en plus sur ce sujet", "more"), "fr")
+    messages, _ = run(ActionMore, [question, *PLACEBO_ANSWER[1:], more])
+    assert "« Qu'est-ce qu'un placebo ? »" in messages[0]["text"]
+    assert messages[0]["text"].endswith("Qu'est-ce qu'un essai en aveugle ?")
+    assert messages[1]["buttons"] == [
+        {
+            "title": "Qu'est-ce qu'un groupe témoin ?",
+            "payload": '/faq_pick{"faq_key":"faq_trials/control_group"}',
+        }
+    ]
+
+
+def test_feedback_offers_the_other_topics_in_the_conversations_language() -> None:
+    question = in_language(PLACEBO_QUESTION, "de")
+    feedback = in_language(user("/feedback_negative", "feedback_negative"), "de")
+    messages, _ = run(ActionFeedback, [question, *PLACEBO_ANSWER[1:], feedback])
+    titles = {b["payload"]: b["title"] for b in messages[0]["buttons"]}
+    assert titles['/faq_pick{"faq_key":"faq_trials/blinding"}'] == "Was ist Verblindung?"
+
+
 def test_a_country_after_a_partner_answer_looks_up_that_country(database_url: str) -> None:
     events = [
         user("partner in France", "ask_partner"),

@@ -655,7 +655,9 @@ def test_every_crisis_message_is_translated_with_the_same_placeholders(language:
     translated = _catalogue(language)["messages"]
     assert set(translated) == set(english)
     for key, template in english.items():
-        assert i18n.placeholders(translated[key]) == i18n.placeholders(template), key
+        # {country} or {in_country}: the code always gives both (bot.countries.Country.values).
+        said = i18n.compared_values(i18n.placeholders(translated[key]))
+        assert said == i18n.compared_values(i18n.placeholders(template)), key
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -688,7 +690,7 @@ def crisis_db(empty_database: str, monkeypatch: pytest.MonkeyPatch) -> str:
             (
                 "Je suis vraiment désolé",
                 "appelez tout de suite le 112",
-                "Là où vous êtes (France), vous pouvez parler à quelqu'un : 3114",
+                "Vous pouvez parler à quelqu'un en France : 3114",
                 "au 3114 \u2014 gratuit, 24 h/24",
             ),
         ),
@@ -705,7 +707,7 @@ def crisis_db(empty_database: str, monkeypatch: pytest.MonkeyPatch) -> str:
             (
                 "Es tut mir wirklich leid",
                 "die 112",
-                "(Deutschland)",
+                "Sie können in Deutschland mit jemandem sprechen: TelefonSeelsorge",
                 "TelefonSeelsorge unter 0800 111 0 111 oder 0800 111 0 222 \u2014 kostenlos, "
                 "rund um die Uhr",
             ),
@@ -718,7 +720,7 @@ def crisis_db(empty_database: str, monkeypatch: pytest.MonkeyPatch) -> str:
             (
                 "Siento mucho",
                 "al 112",
-                "(España)",
+                "Puedes hablar con alguien en España: Línea 024",
                 "Línea 024 de atención a la conducta suicida, en el 024 \u2014 gratis, las 24 "
                 "horas, todos los días del año",
             ),
@@ -730,7 +732,7 @@ def crisis_db(empty_database: str, monkeypatch: pytest.MonkeyPatch) -> str:
             (
                 "Mi dispiace davvero",
                 "il 112",
-                "(Italia)",
+                "Puoi parlare con qualcuno in Italia: Telefono Amico",
                 "Telefono Amico Italia, al numero 02 2327 2327 \u2014 tutti i giorni dalle 9:00 "
                 "a mezzanotte",
             ),
@@ -810,7 +812,7 @@ def _user(text: str, intent: str, metadata: dict | None = None) -> dict:
                 _user("je n'en peux plus, je veux mourir", "self_harm"),
             ],
             {"country": "France"},
-            "vous pouvez parler à quelqu'un : 3114",
+            "parler à quelqu'un en France : 3114",
         ),
         # A language the person chose wins, whatever the message's words.
         (

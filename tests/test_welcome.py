@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import welcome
+from bot import i18n, welcome
 from bot.welcome import (
     WELCOME_FILE,
     LiveWelcome,
@@ -21,7 +21,11 @@ from bot.welcome import (
     check,
     parse,
     payload_problems,
+    title_key,
+    welcome_in,
 )
+
+OTHERS = [code for code in i18n.languages() if code != i18n.SOURCE]
 
 GOOD = {
     "text": "Hello!",
@@ -192,6 +196,115 @@ def test_the_greeting_and_capabilities_offer_the_welcome_buttons(tmp_path: Path)
     assert not say("utter_goodbye").get("buttons")
     # A response with its own buttons keeps them.
     assert say("utter_ask_more")["buttons"] == [OWN_BUTTON]
+
+    # In French, then German (chosen as the web selector and /language send it): the words
+    # and the titles in the language, the payloads the English ones, in the same order.
+    from rasa.shared.core.events import UserUttered
+
+    payloads = [button["payload"] for button in expected]
+    for code, first_title in (("fr", FRENCH_FIRST_TITLE), ("de", GERMAN_FIRST_TITLE)):
+        tracker.update(UserUttered("/greet", metadata={"language": code}))
+        titles = translated_titles(code)
+        for action in ("utter_greet", "utter_capabilities"):
+            said = say(action)
+            assert said["text"] == i18n.response(action, code)["text"]
+            assert [b["title"] for b in said["buttons"]] == titles
+            assert [b["payload"] for b in said["buttons"]] == payloads
+        assert said["buttons"][0]["title"] == first_title
+        assert say("utter_ask_more")["buttons"] == [OWN_BUTTON]
+
+
+# The file's first button, "What is a clinical trial?", as faq_titles.yml says it.
+FRENCH_FIRST_TITLE = "Qu'est-ce qu'un essai clinique ?"
+GERMAN_FIRST_TITLE = "Was ist eine klinische Studie?"
+
+
+def translated_titles(code: str) -> list[str]:
+    """The welcome buttons' titles in `code`, read from data/i18n/<code>/ directly."""
+    messages = i18n.catalogue(code).messages
+    return [messages[title_key(s.payload)] for s in welcome.welcome().suggestions]
+
+
+@pytest.mark.parametrize("code", OTHERS)
+def test_every_welcome_button_has_its_title_in_every_language(code: str) -> None:
+    """Strict, as tests/test_i18n.py is: the assistant would say a missing title in English."""
+    english = welcome.welcome()
+    shown = welcome_in(code)
+    messages = i18n.catalogue(code).messages
+    missing = [s.title for s in english.suggestions if title_key(s.payload) not in messages]
+    assert missing == [], f"{code}: welcome buttons without a title: {missing}"
+    assert [s.payload for s in shown.suggestions] == [s.payload for s in english.suggestions]
+    assert [s.audience for s in shown.suggestions] == [s.audience for s in english.suggestions]
+    for translated, source in zip(shown.suggestions, english.suggestions, strict=True):
+        assert translated.title != source.title, f"{code}: {source.title!r} left in English"
+        assert len(translated.title) <= welcome.MAX_TITLE_CHARS, translated.title
+    assert shown.text == i18n.response("utter_greet", code)["text"] != english.text
+
+
+def test_english_and_an_unknown_language_are_the_file_as_staff_wrote_it() -> None:
+    for language in ("en", "en-GB", None, "", "nl", "xx-YY", "auto"):
+        assert welcome_in(language) == welcome.welcome(), language
+    assert welcome_in("fr-CH") == welcome_in("fr")
+
+
+def test_a_missing_title_is_said_in_the_files_english_and_logged_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = good()
+    # An intent without an `intent_title.goodbye` message in any language.
+    data["suggestions"][2].update(title="Bye for now", payload="/goodbye")
+    monkeypatch.setattr(welcome, "_live", LiveWelcome(write(tmp_path / "welcome.yml", data)))
+    monkeypatch.setattr(welcome, "_untranslated", set())
+    with caplog.at_level(logging.WARNING, logger="bot.welcome"):
+        titles = [s.title for s in welcome_in("fr").suggestions]
+        welcome_in("fr")
+    assert titles[2] == "Bye for now"
+    assert titles[0] == i18n.text("faq_title.faq_trials/placebo", "fr") != "What is a placebo?"
+    assert caplog.text.count("intent_title.goodbye") == 1
+    assert [b["payload"] for b in welcome.welcome_buttons("fr")] == [
+        row["payload"] for row in data["suggestions"]
+    ]
+
+
+def test_the_web_chat_serves_the_welcome_in_the_pages_or_the_browsers_language() -> None:
+    from starlette.testclient import TestClient
+
+    from tests.test_rest_channel import web_chat_app
+
+    english = welcome.welcome().as_json()
+    payloads = [button["payload"] for button in english["buttons"]]
+
+    def asked(query: str = "", **headers: str) -> tuple[str, dict]:
+        reply = client.get("/webhooks/web/welcome" + query, headers=headers)
+        assert reply.status_code == 200, reply.text
+        assert reply.headers["vary"] == "Accept-Language"
+        shown = reply.json()
+        assert [button["payload"] for button in shown["buttons"]] == payloads
+        return reply.headers["content-language"], shown
+
+    with TestClient(web_chat_app()) as client:
+        # The page's choice ("Answers in"), even over the browser's languages.
+        for query, headers in (("?language=de", {}), ("?language=de", {"Accept-Language": "fr"})):
+            language, shown = asked(query, **headers)
+            assert language == "de"
+            assert [b["title"] for b in shown["buttons"]] == translated_titles("de")
+            assert shown["buttons"][0]["title"] == GERMAN_FIRST_TITLE
+            assert shown["text"] == i18n.response("utter_greet", "de")["text"]
+        # Automatic: the browser's languages.
+        for query in ("", "?language=auto"):
+            language, shown = asked(query, **{"Accept-Language": "it-CH, it;q=0.9, en;q=0.8"})
+            assert language == "it"
+            assert [b["title"] for b in shown["buttons"]] == translated_titles("it")
+            assert shown["text"] == i18n.response("utter_greet", "it")["text"]
+        # English, and a language the assistant does not speak: the file as staff wrote it.
+        for query, headers in (
+            ("", {}),
+            ("?language=en", {"Accept-Language": "de"}),
+            ("?language=nl", {}),
+            ("?language=%00%3Cscript%3E", {"Accept-Language": "xx, ;q=abc"}),
+            ("?language=" + "x" * 5000, {"Accept-Language": "nl, " * 1000}),
+        ):
+            assert asked(query, **headers) == ("en", english), query
 
 
 def test_the_web_chat_serves_the_welcome(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -7,8 +7,9 @@
 * `GET /webhooks/web/history?sender=…` — the transcript, so a reload keeps the conversation;
   `GET /webhooks/web/transcript?sender=…` — the same as a text file to keep ("Download the
   conversation");
-* `GET /webhooks/web/welcome` — the greeting and the questions to start with
-  (data/welcome.yml, bot/welcome.py), shown when a conversation opens;
+* `GET /webhooks/web/welcome?language=<code>` — the greeting and the questions to start with
+  (data/welcome.yml, bot/welcome.py), shown when a conversation opens, in the language the
+  page chose, else the browser's (Accept-Language), else the default (`welcome_language`);
 * `POST /webhooks/web/forget` — erase this conversation; `GET /webhooks/web/privacy`;
 * `GET /webhooks/web/plan?<situation>&made=<date>` — a patient-involvement plan as a page to
   keep (bot/plan_page.py), linked under the message that offers it;
@@ -66,7 +67,7 @@ from bot.channels.rest import (
     read_body,
 )
 from bot.channels.web_messages import transcript, transcript_text, web_replies, with_rich
-from bot.language import AUTOMATIC
+from bot.language import AUTOMATIC, accept_language
 from bot.model_rollout import model_id_of
 from bot.plan_page import (
     PlanRequestError,
@@ -166,6 +167,15 @@ def languages_json() -> dict[str, Any]:
             {"code": language.code, "name": language.name} for language in i18n.languages().values()
         ],
     }
+
+
+def welcome_language(chosen: str | None, header: str | None) -> str:
+    """The language of the welcome a page asks for: `chosen` (its `?language=`) if the
+    assistant speaks it, else the browser's Accept-Language `header`, else the default.
+    Anything else ("auto", a language since removed, garbage) is ignored, as a message's
+    `language` is: the page still gets a welcome, never an error."""
+    header = (header or "")[:MAX_ACCEPT_LANGUAGE_CHARS]
+    return i18n.supported(chosen) or accept_language(header) or i18n.default_language()
 
 
 def language_metadata(
@@ -273,10 +283,19 @@ class WebChatInput(RestInput):
             limited = await self.over_limit(request)
             if limited is not None:
                 return limited
-            # Staff edit the file: asked again each time (no-cache), as the calendar is.
-            headers = {**BASE_SECURITY_HEADERS, "Cache-Control": "no-cache"}
+            language = welcome_language(
+                request.args.get("language"), request.headers.get("accept-language")
+            )
+            # Staff edit the file: asked again each time (no-cache), as the calendar is. The
+            # answer depends on the browser's languages, so a cache must key on them too.
+            headers = {
+                **BASE_SECURITY_HEADERS,
+                "Cache-Control": "no-cache",
+                "Vary": "Accept-Language",
+                "Content-Language": language,
+            }
             try:
-                shown = await asyncio.to_thread(welcome.welcome)
+                shown = await asyncio.to_thread(welcome.welcome_in, language)
             except welcome.WelcomeError:  # logged by bot.welcome, with the reason
                 return response.json({"error": WELCOME_UNAVAILABLE}, status=503, headers=headers)
             return response.json(shown.as_json(), headers=headers)

@@ -13,7 +13,8 @@ learns answer keys (`use_text_as_label: false`), never the text, so:
 - in a conversation in another language (bot/language.py `conversation_language`) it says
   that language's text of the response (data/i18n/<code>/*.yml `replies:`, bot/i18n.py),
   the English buttons' payloads kept with the translated titles; English when the language
-  has no text for it (logged once).
+  has no text for it (logged once). The welcome's buttons are titled in that language too
+  (bot/welcome.py `welcome_in`).
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
         filled_slots = tracker.current_slot_values()
         message = self.generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)
         language = conversation_language(tracker.events, default=i18n.default_language())
-        return translated(message, utter_action, language, {**filled_slots, **kwargs})
+        message = translated(message, utter_action, language, {**filled_slots, **kwargs})
+        return with_welcome(message, utter_action, language)
 
     def generate_from_slots(
         self,
@@ -181,14 +183,20 @@ class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
     ) -> dict[str, Any] | None:
         if utter_action in self._faq_names and utter_action not in self._refresh():
             logger.error("No live answer for %s: said the placeholder instead", utter_action)
-        message = super().generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)
-        if message is not None and utter_action in WELCOME_RESPONSES and not message.get("buttons"):
-            # The buttons, and the greeting's words, come from data/welcome.yml as it is now.
-            message = {**message, "buttons": welcome_buttons()}
-            greeting = welcome_text() if utter_action == GREETING else None
-            if greeting:
-                message["text"] = greeting
+        return super().generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)
+
+
+def with_welcome(message: dict[str, Any] | None, name: str, language: str) -> dict[str, Any] | None:
+    """The greeting and "what can you do?" with the welcome suggestions as buttons, and the
+    greeting in the welcome's words, from data/welcome.yml as it is now, in `language` (the
+    buttons' payloads never change). A response with buttons of its own keeps them."""
+    if message is None or name not in WELCOME_RESPONSES or message.get("buttons"):
         return message
+    result = {**message, "buttons": welcome_buttons(language)}
+    greeting = welcome_text(language) if name == GREETING else None
+    if greeting:
+        result["text"] = greeting
+    return result
 
 
 def translated(

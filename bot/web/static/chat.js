@@ -133,7 +133,15 @@
     try { localStorage.setItem(LANGUAGE_KEY, code); } catch (error) { /* kept for this page only */ }
   }
 
-  languageSelect.addEventListener("change", function () { setLanguage(languageSelect.value); });
+  languageSelect.addEventListener("change", function () {
+    setLanguage(languageSelect.value);
+    // Nothing asked yet, only the welcome on screen: shown again in the new language.
+    if (log.querySelector(".msg--welcome") && !log.querySelector(".msg--user")) {
+      log.textContent = "";
+      latestBotMessage = null;
+      showWelcome();
+    }
+  });
   fetch("languages")
     .then(function (response) { return response.ok ? response.json() : null; })
     .then(function (offered) { if (offered) { showLanguages(offered); } })
@@ -612,12 +620,19 @@
 
   // The greeting and suggestions of a new conversation (data/welcome.yml, served live, so
   // staff change them without touching this page). Shown on the page only: nothing is sent
-  // until a suggestion is clicked or a question typed.
+  // until a suggestion is clicked or a question typed. In the language chosen under "Answers
+  // in"; with Automatic, the browser's Accept-Language header tells the server.
+  var welcomesAsked = 0;  // only the latest welcome asked for is shown (languages changed fast)
+
   function showWelcome() {
     setState("loading");
-    return fetch("welcome")
+    var asked = ++welcomesAsked;
+    var address = chosenLanguage && chosenLanguage !== AUTOMATIC
+      ? "welcome?language=" + encodeURIComponent(chosenLanguage) : "welcome";
+    return fetch(address)
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (welcome) {
+        if (asked !== welcomesAsked) { return; }
         if (!welcome || typeof welcome.text !== "string" || log.childNodes.length) { return; }
         addMessage("bot", welcome.text);
         latestBotMessage.classList.add("msg--welcome");
