@@ -166,6 +166,16 @@ def compared_values(names: set[str]) -> set[str]:
     return {SAME_VALUE.get(name, name) for name in names}
 
 
+def translation(key: str, language: str) -> str | None:
+    """Message `key` as language `language` writes it, or None (logged once) when it has none,
+    for a caller whose English is not a message of data/i18n/en (a catalogue title, a title
+    staff wrote in data/welcome.yml)."""
+    template = catalogue(language).messages.get(key)
+    if template is None and language != SOURCE:
+        _missing(language, key)
+    return None if template is None else str(template)
+
+
 def text(key: str, language: str | None = None, /, **values: Any) -> str:
     """Message `key` in `language` (English when it has none), with `values` filled in.
     An unknown key is a programming error: KeyError."""

@@ -64,12 +64,7 @@ def faq_title(faq_key: str, language: str | None) -> str | None:
     code = i18n.supported(language) or i18n.default_language()
     if code == i18n.SOURCE:
         return topic.title  # the source: not a missing translation
-    try:
-        return i18n.text(FAQ_TITLE + faq_key, code)
-    except KeyError:
-        # i18n.text has logged the missing translation, then found no English message: the
-        # English title is the catalogue's, not a message of data/i18n/en.
-        return topic.title
+    return i18n.translation(FAQ_TITLE + faq_key, code) or topic.title
 
 
 def faq_payload(faq_key: str) -> str:

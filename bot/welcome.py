@@ -222,21 +222,9 @@ def title_key(payload: str) -> str:
     return INTENT_TITLE + (found["intent"] if found else payload.strip().lstrip("/"))
 
 
-_untranslated: set[tuple[str, str]] = set()
-
-
 def _title_in(suggestion: Suggestion, code: str) -> str:
-    """The button's title in language `code`, else the file's English (logged once per
-    language and key, as bot.i18n does for its texts)."""
-    key = title_key(suggestion.payload)
-    if key in i18n.catalogue(code).messages:
-        return i18n.text(key, code)
-    if (code, key) not in _untranslated:
-        _untranslated.add((code, key))
-        logger.warning(
-            "No %s text for %s: the welcome button says %r in English", code, key, suggestion.title
-        )
-    return suggestion.title
+    """The button's title in language `code`, else the file's English (logged once)."""
+    return i18n.translation(title_key(suggestion.payload), code) or suggestion.title
 
 
 def welcome_in(language: str | None) -> Welcome:

@@ -254,7 +254,7 @@ def test_a_missing_title_is_said_in_the_files_english_and_logged_once(
     # An intent without an `intent_title.goodbye` message in any language.
     data["suggestions"][2].update(title="Bye for now", payload="/goodbye")
     monkeypatch.setattr(welcome, "_live", LiveWelcome(write(tmp_path / "welcome.yml", data)))
-    monkeypatch.setattr(welcome, "_untranslated", set())
+    monkeypatch.setattr(i18n, "_warned", set())
     with caplog.at_level(logging.WARNING, logger="bot.welcome"):
         titles = [s.title for s in welcome_in("fr").suggestions]
         welcome_in("fr")
