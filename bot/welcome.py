@@ -254,12 +254,3 @@ def welcome_buttons(language: str | None = None) -> list[dict[str, str]]:
         return welcome_in(language).buttons()
     except WelcomeError:
         return []
-
-
-def welcome_text(language: str | None = None) -> str | None:
-    """The greeting in `language` (see welcome_in), or None (logged) while the file has never
-    been good: the domain's utter_greet is said instead."""
-    try:
-        return welcome_in(language).text
-    except WelcomeError:
-        return None

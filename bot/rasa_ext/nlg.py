@@ -35,7 +35,7 @@ from bot.answers import ANSWERS_DIR, FAQ_RESPONSE_PREFIX, LiveAnswers, Responses
 from bot.language import conversation_language
 from bot.rasa_ext.registry import patch
 from bot.settings import PROJECT_ROOT
-from bot.welcome import welcome_buttons, welcome_text
+from bot.welcome import WelcomeError, welcome_in
 
 logger = logging.getLogger(__name__)
 
@@ -192,10 +192,15 @@ def with_welcome(message: dict[str, Any] | None, name: str, language: str) -> di
     buttons' payloads never change). A response with buttons of its own keeps them."""
     if message is None or name not in WELCOME_RESPONSES or message.get("buttons"):
         return message
-    result = {**message, "buttons": welcome_buttons(language)}
-    greeting = welcome_text(language) if name == GREETING else None
-    if greeting:
-        result["text"] = greeting
+    try:
+        shown = welcome_in(language)  # once: the buttons and the greeting of the same file
+    except WelcomeError:
+        # Logged by bot.welcome; while the file has never been good the domain's response is
+        # said as it is: a greeting without buttons is better than no greeting.
+        return message
+    result = {**message, "buttons": shown.buttons()}
+    if name == GREETING and shown.text:
+        result["text"] = shown.text
     return result
 
 
