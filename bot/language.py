@@ -52,13 +52,16 @@ _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 @dataclass(frozen=True)
 class Detection:
     """The language of one message (`code` None when the message does not say) and how
-    sure the detector was of its best guess."""
+    sure the detector was of its best guess. A message that does not say may still `hint`
+    at one (`hint_language`): a weaker sign, used only while nothing said more."""
 
     code: str | None
     confidence: float
+    hint: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "confidence": round(self.confidence, 4)}
+        found = {"code": self.code, "confidence": round(self.confidence, 4)}
+        return {**found, "hint": self.hint} if self.hint else found
 
 
 def content_words(text: str) -> list[str]:
@@ -121,6 +124,17 @@ PHRASES = {
 }
 _PHRASES = {code: re.compile(pattern, re.IGNORECASE) for code, pattern in PHRASES.items()}
 _FUNCTION_WORDS = {code: frozenset(words.split()) for code, words in FUNCTION_WORDS.items()}
+# Greetings only one language says. A message of nothing else ("Bonjour !", "buenos días") is
+# too short to detect, yet says how the person will go on: it counts until a message says
+# more (`conversation_language`), as the browser's language does.
+GREETINGS = {
+    "en": "hello hi hey hiya howdy good morning afternoon evening there",
+    "fr": "bonjour bonsoir salut coucou allô allo",
+    "de": "hallo guten tag morgen abend grüezi gruezi grüß gruss gruß gott servus moin",
+    "es": "hola buenos buenas días dias tardes noches qué que tal",
+    "it": "ciao buongiorno buonasera salve",
+}
+_GREETINGS = {code: frozenset(words.split()) for code, words in GREETINGS.items()}
 
 
 def function_word_votes(words: list[str]) -> dict[str, int]:
@@ -141,6 +155,15 @@ def function_word_votes(words: list[str]) -> dict[str, int]:
 
 
 def detect(text: str) -> Detection:
+    """The language of `text`, or for a short or ambiguous text `Detection(None, confidence,
+    hint)` (`_detect`, `hint_language`)."""
+    found = _detect(text)
+    if found.code is None and text and not text.startswith("/"):
+        return Detection(None, found.confidence, hint_language(text))
+    return found
+
+
+def _detect(text: str) -> Detection:
     """The language of `text`, or `Detection(None, confidence)` for a short or ambiguous text.
 
     Lingua's guess counts when it is at least twice as likely as the next one, or when the
@@ -185,6 +208,34 @@ def detect(text: str) -> Detection:
     return Detection(None, confidence)
 
 
+def greeting_language(text: str) -> str | None:
+    """The language of a message that is only a greeting of one language ("Hola!",
+    "guten Morgen"), else None."""
+    words = [word.lower() for word in _WORD.findall(text or "")]
+    if not words or len(words) > 4:
+        return None
+    saying = [code for code, known in _GREETINGS.items() if all(w in known for w in words)]
+    return saying[0] if len(saying) == 1 and saying[0] in i18n.languages() else None
+
+
+def hint_language(text: str) -> str | None:
+    """The language a message too short or unsure to detect points to: a greeting of one
+    language ("bonjour"), or the one language whose own words it uses ("Cos'è EUPATI?",
+    "comment participer ?", "wie teilnehmen"), unless Lingua is sure of another ("come on")."""
+    greeting = greeting_language(text)
+    if greeting:
+        return greeting
+    languages = i18n.languages()
+    words = content_words(text)
+    votes = [code for code in function_word_votes(words) if code in languages]
+    if len(votes) != 1 or len(languages) == 1:
+        return None
+    values = _detector().compute_language_confidence_values(" ".join(words))
+    top = values[0] if values else None
+    sure_of_another = top and top.language.iso_code_639_1.name.lower() != votes[0]
+    return None if sure_of_another and top.value >= VETO_CONFIDENCE else votes[0]
+
+
 # --- The conversation's language -------------------------------------------------------------
 
 
@@ -223,13 +274,19 @@ def accept_language(header: str | None) -> str | None:
     return min(ranked)[2] if ranked else None
 
 
-def detected(parse_data: Mapping[str, Any], text: str, detect_missing: bool) -> str | None:
+def detected(parse_data: Mapping[str, Any], text: str, detect_missing: bool) -> Detection:
     """The language the NLU pipeline found for a message (bot.rasa_ext.language), or, for a
     message parsed without it (a model trained before the component), detected now."""
     found = parse_data.get("language")
     if isinstance(found, Mapping):
-        return i18n.supported(found.get("code"))
-    return detect(text).code if detect_missing and text and not text.startswith("/") else None
+        return Detection(
+            i18n.supported(found.get("code")),
+            float(found.get("confidence") or 0.0),
+            i18n.supported(found.get("hint")),
+        )
+    if detect_missing and text and not text.startswith("/"):
+        return detect(text)
+    return Detection(None, 0.0)
 
 
 def conversation_language(
@@ -237,9 +294,10 @@ def conversation_language(
 ) -> str:
     """The language to answer in: the latest explicit choice (user message metadata
     `language`, from the web chat's selector or Telegram's /language), else the language of
-    the latest message that said one, else the browser's `accept_language` (a first guess),
-    else `default`."""
-    chosen = confident = guessed = None
+    the latest message that said one, else the latest one a short message hinted at
+    ("bonjour", "Cos'è EUPATI?"), else the browser's `accept_language` (a first guess), else
+    `default`."""
+    chosen = confident = hinted = guessed = None
     for event in events:
         message = _user_message(event)
         if message is None:
@@ -248,6 +306,15 @@ def conversation_language(
         if str(metadata.get("language") or "").lower() == AUTOMATIC:
             chosen = None  # "Automatic" in the web selector or /language: the choice taken back
         chosen = i18n.supported(metadata.get("language")) or chosen
-        confident = detected(parse_data, text, detect_missing) or confident
+        found = detected(parse_data, text, detect_missing)
+        confident = found.code or confident
+        hinted = found.hint or hinted
         guessed = guessed or accept_language(metadata.get("accept_language"))
-    return chosen or confident or guessed or i18n.supported(default) or i18n.default_language()
+    return (
+        chosen
+        or confident
+        or hinted
+        or guessed
+        or i18n.supported(default)
+        or i18n.default_language()
+    )

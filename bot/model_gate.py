@@ -1,13 +1,17 @@
 """The gate a newly trained model must pass before it replaces the live one, and the figures
 it is judged on (bot/training.py measures them; docs/models.md explains them).
 
-* **Held-out split** (tests/nlu/, never trained on): intent accuracy and FAQ selection
-  accuracy, as `bot eval` computes them (bot.evaluation.score). The candidate may score at
-  most TOLERANCE below the live model on either, measured the same way on the same split. A
-  given archive always scores the same, but training is not repeatable to the example:
-  retrainings on the same data spread over about a point either way (docs/models.md), so a
-  stricter gate refused most retrainings for noise, while a real regression (a model trained
-  one epoch) falls by tens of points.
+* **Held-out split** (tests/nlu/ and each language's tests/nlu/<code>/, never trained on):
+  intent accuracy and FAQ selection accuracy, as `bot eval` computes them
+  (bot.evaluation.score). A given archive always scores the same, but training is not
+  repeatable to the example: two trainings on the same data each get a few dozen examples
+  right that the other gets wrong, and the totals move by a point or more either way
+  (docs/models.md). So the candidate is compared with the live model example by example, and
+  refused when the examples it lost outnumber those it gained by more than such a coin-toss
+  split explains (McNemar's exact test, one-sided, at ALPHA): a fixed tolerance was either
+  tighter than the noise (one point refused a retraining of the same data in CI) or looser
+  than a real loss over a few thousand examples. A real regression (a model trained one
+  epoch) loses hundreds.
 * **Safety cases**: every example labelled with a safety intent (emergency, self-harm, the
   person's own trial treatment, medical advice) in the held-out split and in the training
   data, and the wordings tests/test_safety.py checks the guardrails on (when the tests are
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,37 +36,42 @@ from bot.evaluation import (
     TEST_DIR,
     TRAIN_DIR,
     Example,
-    load_examples,
+    language_splits,
     predict_with_model,
     rest_sender,
     score,
     throwaway_assistant,
+    training_examples,
 )
 from bot.safety_rules import SAFETY_INTENTS
 from bot.settings import PROJECT_ROOT
 
 # The guardrails' own test wordings; absent from the image, which carries no tests.
 SAFETY_TESTS = PROJECT_ROOT / "tests" / "test_safety.py"
-# How far below the live model a candidate may score on the held-out split (see above):
-# one point, about 6 of the 563 held-out examples.
-TOLERANCE = 0.01
+# The chance, for a candidate as good as the live model, of being refused for the luck of one
+# training (see above): one in a hundred for each of the two accuracies.
+ALPHA = 0.01
+# The held-out accuracies the gate compares (Figures.<name>_accuracy, <name>_outcomes).
+ACCURACIES = {"intent": "Intent accuracy", "faq": "FAQ selection accuracy"}
 # Examples of failures kept in the figures (the log has them all).
 SHOWN_FAILURES = 10
 
 
 @dataclass(frozen=True)
 class EvaluationSet:
-    """What every model is measured on."""
+    """What every model is measured on; `languages[i]` is the language of `held_out[i]`."""
 
     held_out: list[Example]
     safety: list[Example]
+    languages: list[str] = field(default_factory=list)
 
     @property
     def digest(self) -> str:
         """Changes when an example does: the live model's cached figures are then stale."""
         hashed = hashlib.sha256()
-        for example in [*self.held_out, None, *self.safety]:
-            hashed.update(repr(example and (example.text, example.label)).encode())
+        for examples in (self.held_out, self.safety):
+            hashed.update(repr([(example.text, example.label) for example in examples]).encode())
+        hashed.update(repr(self.languages).encode())
         return hashed.hexdigest()[:16]
 
 
@@ -86,20 +96,26 @@ def safety_test_messages(path: Path = SAFETY_TESTS) -> list[Example]:
 def evaluation_set(
     test_dir: Path = TEST_DIR, train_dir: Path = TRAIN_DIR, safety_tests: Path = SAFETY_TESTS
 ) -> EvaluationSet:
-    held_out = load_examples(test_dir)
-    if not held_out:
+    splits = language_splits(test_dir)
+    if not splits:
         raise FileNotFoundError(
             f"No held-out examples in {test_dir}: a model cannot be judged without them (an "
             "image that trains must carry tests/nlu/ and tests/conversations/)."
         )
-    labelled = [*held_out, *load_examples(train_dir), *safety_test_messages(safety_tests)]
+    held_out = [example for examples in splits.values() for example in examples]
+    languages = [code for code, examples in splits.items() for _ in examples]
+    labelled = [*held_out, *training_examples(train_dir), *safety_test_messages(safety_tests)]
     safety = [example for example in labelled if example.intent in SAFETY_INTENTS]
-    return EvaluationSet(held_out, list(dict.fromkeys(safety)))
+    return EvaluationSet(held_out, list(dict.fromkeys(safety)), languages)
 
 
 @dataclass(frozen=True)
 class Figures:
-    """One model's measurements; conversations None: not played."""
+    """One model's measurements; conversations None: not played.
+
+    `intent_outcomes` and `faq_outcomes` say, held-out example by example ("1" right, "0"
+    wrong; the FAQ one over the FAQ examples only), what the accuracies count: the gate
+    compares two models on them. `by_language` holds each language's accuracies."""
 
     intent_accuracy: float
     faq_accuracy: float
@@ -108,6 +124,9 @@ class Figures:
     safety_cases: int
     safety_failures: list[str] = field(default_factory=list)
     split_digest: str = ""
+    intent_outcomes: str = ""
+    faq_outcomes: str = ""
+    by_language: dict[str, dict[str, float]] = field(default_factory=dict)
     conversations_passed: int | None = None
     conversations_total: int | None = None
     conversation_failures: list[str] = field(default_factory=list)
@@ -132,6 +151,25 @@ def measure(model: Path, cases: EvaluationSet) -> Figures:
     texts = [example.text for example in cases.held_out + cases.safety]
     predicted = predict_with_model(model, texts)
     held_out = score(cases.held_out, predicted[: len(cases.held_out)])
+    intent_right = [
+        example.intent == label.split("/")[0]
+        for example, label in zip(cases.held_out, predicted, strict=False)
+    ]
+    faq_right = [
+        example.label == label
+        for example, label in zip(cases.held_out, predicted, strict=False)
+        if example.intent.startswith("faq_")
+    ]
+    by_language: dict[str, dict[str, float]] = {}
+    for code in dict.fromkeys(cases.languages):
+        indices = [i for i, language in enumerate(cases.languages) if language == code]
+        scores = score([cases.held_out[i] for i in indices], [predicted[i] for i in indices])
+        by_language[code] = {
+            "intent_accuracy": scores.intent_accuracy,
+            "faq_accuracy": scores.faq_accuracy,
+            "answer_accuracy": scores.answer_accuracy,
+            "examples": len(indices),
+        }
     wrong = [
         f"{example.text!r}: {label.split('/')[0]}, not {example.intent}"
         for example, label in zip(cases.safety, predicted[len(cases.held_out) :], strict=True)
@@ -146,7 +184,42 @@ def measure(model: Path, cases: EvaluationSet) -> Figures:
         safety_cases=total,
         safety_failures=wrong[:SHOWN_FAILURES],
         split_digest=cases.digest,
+        intent_outcomes=_outcomes(intent_right),
+        faq_outcomes=_outcomes(faq_right),
+        by_language=by_language,
     )
+
+
+def _outcomes(right: list[bool]) -> str:
+    return "".join("1" if ok else "0" for ok in right)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two models' outcomes on the same examples: `lost` the live model got right and the
+    candidate wrong, `gained` the other way round."""
+
+    lost: int
+    gained: int
+
+    @property
+    def chance(self) -> float:
+        """How likely a split at least this lopsided is when each of the `lost + gained`
+        disagreements is a coin toss, as between two trainings equally good (McNemar's exact
+        test, one-sided)."""
+        disagreements = self.lost + self.gained
+        tail = sum(math.comb(disagreements, k) for k in range(self.lost, disagreements + 1))
+        return tail / 2**disagreements
+
+    @classmethod
+    def of(cls, live: str, candidate: str) -> Comparison:
+        if len(live) != len(candidate):
+            raise ValueError(
+                f"The two models were measured on different examples ({len(live)} and "
+                f"{len(candidate)} outcomes)."
+            )
+        pairs = list(zip(live, candidate, strict=True))
+        return cls(lost=pairs.count(("1", "0")), gained=pairs.count(("0", "1")))
 
 
 def conversation_set(path: Path | None = None) -> list[playback.Conversation]:
@@ -174,6 +247,16 @@ def play_conversations(
     return len(results) - len(failures), len(results), failures
 
 
+def compare(candidate: Figures, live: Figures) -> dict[str, Comparison]:
+    """Each accuracy of ACCURACIES compared example by example."""
+    return {
+        name: Comparison.of(
+            getattr(live, f"{name}_outcomes"), getattr(candidate, f"{name}_outcomes")
+        )
+        for name in ACCURACIES
+    }
+
+
 def _percent(value: float) -> str:
     return f"{value:.1%}"
 
@@ -192,15 +275,15 @@ def gate(
             "every one must be caught."
         )
     if live is not None:
-        for name, title in (
-            ("intent_accuracy", "Intent accuracy"),
-            ("faq_accuracy", "FAQ selection accuracy"),
-        ):
-            new, old = getattr(candidate, name), getattr(live, name)
-            if new < old - TOLERANCE - 1e-12:
+        for name, compared in compare(candidate, live).items():
+            if compared.chance < ALPHA:
+                old = getattr(live, f"{name}_accuracy")
+                new = getattr(candidate, f"{name}_accuracy")
                 reasons.append(
-                    f"{title} on the held-out split fell from {_percent(old)} (live) to "
-                    f"{_percent(new)}, more than the {TOLERANCE:.0%} retraining noise allowed."
+                    f"{ACCURACIES[name]} on the held-out split fell from {_percent(old)} (live) to "
+                    f"{_percent(new)}: {compared.lost} examples the live model got right are "
+                    f"wrong now and {compared.gained} the other way round, more than retraining "
+                    f"noise explains (chance {compared.chance:.1g}, below {ALPHA:g})."
                 )
     if candidate.conversations_total is None:
         if conversations_required:

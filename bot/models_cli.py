@@ -161,7 +161,7 @@ def register(
     training.add_argument(
         "--epoch-fraction",
         type=_fraction,
-        help="fine-tuning: this fraction of config.yml's epochs (default 0.2, as make retrain)",
+        help="fine-tuning: this fraction of config.yml's epochs (default 0.5, as make retrain)",
     )
     training.add_argument(
         "--conversations",

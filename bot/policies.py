@@ -11,7 +11,9 @@ Likewise "and in Italy?" after an events answer or involvement guidance goes to
 `action_follow_up` (the same look-up in Italy), not to the partner form the model's reading
 would start; a researcher describing their own study gets the involvement form even when the
 model read a patient-involvement FAQ topic, and "that's all" inside that form gives the plan
-rather than a goodbye. Everything else is left to the rules: the policy predicts nothing.
+rather than a goodbye. "Ciao", "salut" or "servus" as the first message of a conversation is
+a hello, though the model may read the goodbye they also are. Everything else is left to the
+rules: the policy predicts nothing.
 
 config.yml: `- name: bot.policies.FollowUpPolicy`. Its priority, 7, is above RulePolicy's 6, so
 its rare prediction wins the tie with the rules'.
@@ -56,6 +58,7 @@ from bot.involvement import (
     mentions_involvement,
     situation_slots,
 )
+from bot.language import greeting_language
 
 ANSWER_IN_CONTEXT = "action_answer_faq"
 PLAN_FORM = "involvement_form"
@@ -63,6 +66,7 @@ CONTINUE_LOOK_UP = "action_follow_up"
 # "and in Italy?", "what about Austria": the previous look-up, somewhere else.
 _ELLIPSIS = re.compile(r"^\W*(and|what about|how about|same for|also|what of)\b", re.IGNORECASE)
 PLACE_ENTITIES = frozenset({"country", "city"})
+GREET = "utter_greet"
 
 
 # Short questions that point back are often misread on their own: "who runs it?" as a
@@ -179,6 +183,19 @@ def corrects_the_plan(tracker: DialogueStateTracker) -> bool:
     return previous is not None and previous.topic == INVOLVEMENT
 
 
+def opens_with_hello_or_bye(tracker: DialogueStateTracker) -> bool:
+    """ "Ciao", "salut", "servus" say hello and goodbye alike: as the first message of a
+    conversation, which the model may read as goodbye, they are a hello (a greeting of one
+    language, bot.language.GREETINGS)."""
+    message = tracker.latest_message
+    if message is None or (message.intent or {}).get("name") != "goodbye":
+        return False
+    if greeting_language(message.text or "") is None:
+        return False
+    said = [event for event in tracker.applied_events() if isinstance(event, UserUttered)]
+    return len(said) == 1
+
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
 )
@@ -213,7 +230,11 @@ class FollowUpPolicy(Policy):
             probabilities[domain.index_for_action(CONTINUE_LOOK_UP)] = 1.0
         elif latest == ACTION_LISTEN_NAME and follow_up_topic(tracker):
             probabilities[domain.index_for_action(ANSWER_IN_CONTEXT)] = 1.0
-        elif latest in (ANSWER_IN_CONTEXT, CONTINUE_LOOK_UP) and not tracker.active_loop_name:
+        elif latest == ACTION_LISTEN_NAME and opens_with_hello_or_bye(tracker):
+            probabilities[domain.index_for_action(GREET)] = 1.0
+        elif (latest in (ANSWER_IN_CONTEXT, CONTINUE_LOOK_UP) and not tracker.active_loop_name) or (
+            latest == GREET and opens_with_hello_or_bye(tracker)
+        ):
             # No rule knows this path; after the answer, wait for the user. (A button's
             # /faq_pick gets the same from its rule.)
             probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0

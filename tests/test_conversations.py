@@ -37,6 +37,7 @@ def test_there_are_enough_conversations_for_every_situation() -> None:
         "memory",
         "feedback",
         "form-answer",
+        "language",
     } <= patterns
 
 

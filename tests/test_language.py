@@ -13,7 +13,13 @@ import yaml
 from bot import i18n
 from bot.countries import gazetteer
 from bot.dates import parse_when
-from bot.language import Detection, accept_language, conversation_language, detect
+from bot.language import (
+    Detection,
+    accept_language,
+    conversation_language,
+    detect,
+    greeting_language,
+)
 from bot.settings import PROJECT_ROOT
 
 # Questions as people type them: no accents, no capitals, short. Written for this test, not
@@ -142,6 +148,78 @@ def test_the_browser_language_is_the_first_guess_and_english_the_default() -> No
     # A clear message wins over the browser.
     events = [user("wie kann ich teilnehmen an einer studie", accept_language="fr")]
     assert conversation_language(events) == "de"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Bonjour !", "fr"),
+        ("bonsoir", "fr"),
+        ("Guten Morgen", "de"),
+        ("grüezi", "de"),
+        ("hola, qué tal", "es"),
+        ("Buenos días", "es"),
+        ("buongiorno", "it"),
+        ("hi there", "en"),
+    ],
+)
+def test_a_greeting_of_one_language_is_its_language(text: str, code: str) -> None:
+    assert greeting_language(text) == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ok", "bonjour, hello", "hola amigo", "merci", "Italia", "salut ça va bien et toi alors"],
+)
+def test_other_short_messages_are_no_greeting(text: str) -> None:
+    assert greeting_language(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Qu'est-ce qu'EUPATI ?", "fr"),
+        ("comment participer ?", "fr"),
+        ("Cos'è EUPATI?", "it"),
+        ("è sicuro?", "it"),
+        ("wie teilnehmen", "de"),
+        ("cómo participar", "es"),
+        ("grazie", "it"),
+        ("hola", "es"),
+        ("thank you", "en"),
+    ],
+)
+def test_a_message_too_short_to_detect_may_hint_at_its_language(text: str, code: str) -> None:
+    found = detect(text)
+    assert found.code is None and found.hint == code
+    assert found.as_dict()["hint"] == code
+
+
+@pytest.mark.parametrize("text", ["ok", "Italia", "Marie Dupont", "oui non", "ECRIN in Österreich"])
+def test_names_places_and_words_every_language_writes_hint_at_nothing(text: str) -> None:
+    found = detect(text)
+    assert (found.code, found.hint) == (None, None) and "hint" not in found.as_dict()
+
+
+def test_a_hint_sets_the_language_until_a_message_says_more() -> None:
+    # A lone "bonjour" in an English browser: the person writes French.
+    events = [user("bonjour", None, accept_language="en-GB,en;q=0.9")]
+    assert conversation_language(events) == "fr"
+    # The NLU component's hint counts as well as one found when read.
+    assert conversation_language([user("x", None) | hinted("it")], detect_missing=False) == "it"
+    # A sentence in another language wins over the hint.
+    events.append(user("what is a placebo", "en"))
+    assert conversation_language(events) == "en"
+    # A short message later on does not switch a conversation whose language is known.
+    events.append(user("ciao", None))
+    assert conversation_language(events) == "en"
+    # Nor does a hint override a choice.
+    assert conversation_language([user("hola", None, language="de")]) == "de"
+
+
+def hinted(code: str) -> dict:
+    """The parse data of a message the NLU component found too short, hinting at `code`."""
+    return {"parse_data": {"language": {"code": None, "confidence": 0.2, "hint": code}}}
 
 
 def test_messages_parsed_without_the_component_are_detected_when_read() -> None:

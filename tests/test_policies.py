@@ -242,3 +242,33 @@ def test_an_unclear_message_naming_a_place_continues_with_it(
         slots=domain.slots,
     )
     assert predicted(policy, tracker, domain) == "action_follow_up"
+
+
+def opening(domain: Domain, *texts: str) -> DialogueStateTracker:
+    """A conversation whose user messages are `texts`, each read as goodbye."""
+    events: list = [ActionExecuted("action_session_start"), ActionExecuted("action_listen")]
+    for number, text in enumerate(texts):
+        if number:
+            events += [ActionExecuted("utter_goodbye"), ActionExecuted("action_listen")]
+        events.append(message(text, "goodbye", []))
+    return DialogueStateTracker.from_events("t", events, slots=domain.slots)
+
+
+@pytest.mark.parametrize("text", ["Ciao", "salut !", "Servus"])
+def test_a_hello_or_bye_word_opening_the_conversation_is_a_hello(policy, domain, text) -> None:
+    tracker = opening(domain, text)
+    assert predicted(policy, tracker, domain) == "utter_greet"
+    tracker.update(ActionExecuted("utter_greet"))
+    assert predicted(policy, tracker, domain) == "action_listen"
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ("bye",),  # only a goodbye: the rules say goodbye
+        ("ok thanks, ciao",),  # more than a greeting
+        ("what is a placebo", "ciao"),  # later on, "ciao" leaves
+    ],
+)
+def test_a_goodbye_is_left_to_the_rules(policy, domain, texts) -> None:
+    assert predicted(policy, opening(domain, *texts), domain) is None

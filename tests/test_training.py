@@ -26,7 +26,14 @@ from bot.cli import main
 from bot.corrections import Correction, normalise
 from bot.corrections_file import corrections_yaml, not_yet_trained, read_corrections_file
 from bot.evaluation import Example
-from bot.model_gate import TOLERANCE, Figures, evaluation_set, gate, safety_test_messages
+from bot.i18n import languages
+from bot.model_gate import (
+    Comparison,
+    Figures,
+    evaluation_set,
+    gate,
+    safety_test_messages,
+)
 from bot.models_cli import staff_name
 from bot.review.database import upgrade
 from bot.safety_rules import SAFETY_INTENTS
@@ -41,9 +48,28 @@ from tests.model_archives import stand_in_archive
 NEW_WORDING = "is the dummy pill in a study just sugar"
 KNOWN_WORDING = "Explain clinical trials!"  # data/nlu/faq_trials.yml has "explain clinical trials"
 
+# A live model measured on 2,000 held-out examples (1,400 of them FAQ questions).
+LIVE_INTENTS = "1" * 1860 + "0" * 140
+LIVE_FAQ = "1" * 1250 + "0" * 150
 LIVE = Figures(
-    intent_accuracy=0.929, faq_accuracy=0.892, held_out=563, safety_accuracy=1.0, safety_cases=250
+    intent_accuracy=0.93,
+    faq_accuracy=1250 / 1400,
+    held_out=2000,
+    safety_accuracy=1.0,
+    safety_cases=250,
+    intent_outcomes=LIVE_INTENTS,
+    faq_outcomes=LIVE_FAQ,
 )
+
+
+def changed(outcomes: str, lost: int = 0, gained: int = 0) -> str:
+    """`outcomes` with `lost` right examples now wrong and `gained` wrong ones now right."""
+    right = [i for i, outcome in enumerate(outcomes) if outcome == "1"][:lost]
+    wrong = [i for i, outcome in enumerate(outcomes) if outcome == "0"][:gained]
+    flipped = list(outcomes)
+    for i in right + wrong:
+        flipped[i] = "0" if i in right else "1"
+    return "".join(flipped)
 
 
 def figures(**changes) -> Figures:
@@ -60,17 +86,47 @@ def correction(text: str, label: str, number: int = 1) -> Correction:
 
 def test_a_candidate_as_good_as_the_live_model_passes() -> None:
     assert gate(figures(), LIVE) == []
-    # Within the retraining noise: a few of the 563 examples either way.
-    assert gate(figures(intent_accuracy=0.9195, faq_accuracy=0.8825), LIVE) == []
-    assert gate(figures(intent_accuracy=0.95, faq_accuracy=0.90), LIVE) == []
+    # Retraining noise: dozens of examples change either way.
+    noisy = figures(
+        intent_outcomes=changed(LIVE_INTENTS, lost=30, gained=24),
+        faq_outcomes=changed(LIVE_FAQ, lost=25, gained=20),
+    )
+    assert gate(noisy, LIVE) == []
+    better = figures(intent_outcomes=changed(LIVE_INTENTS, gained=50))
+    assert gate(better, LIVE) == []
     assert gate(figures(intent_accuracy=0.5), None) == []  # nothing live to compare with
+
+
+def test_a_point_lost_over_many_disagreements_is_noise_but_over_few_is_not() -> None:
+    # Both candidates score one point (20 examples of 2,000) below the live model.
+    many = figures(intent_outcomes=changed(LIVE_INTENTS, lost=70, gained=50))
+    assert gate(many, LIVE) == []
+    few = figures(intent_outcomes=changed(LIVE_INTENTS, lost=22, gained=2))
+    [reason] = gate(few, LIVE)
+    assert "22 examples the live model got right are wrong now and 2 the other way" in reason
+
+
+def test_the_chance_of_a_split_is_mcnemars_one_sided_exact_test() -> None:
+    assert Comparison(lost=10, gained=0).chance == 1 / 1024
+    assert Comparison(lost=0, gained=10).chance == 1.0
+    assert Comparison(lost=0, gained=0).chance == 1.0
+    assert Comparison(lost=5, gained=5).chance == pytest.approx(638 / 1024)
+    assert Comparison.of("1100", "1001") == Comparison(lost=1, gained=1)
+    with pytest.raises(ValueError, match="different examples"):
+        Comparison.of("110", "1101")
 
 
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"intent_accuracy": 0.918}, "Intent accuracy on the held-out split fell from 92.9%"),
-        ({"faq_accuracy": 0.8815}, "FAQ selection accuracy on the held-out split fell"),
+        (
+            {"intent_outcomes": changed(LIVE_INTENTS, lost=40, gained=10)},
+            "Intent accuracy on the held-out split fell from 93.0%",
+        ),
+        (
+            {"faq_outcomes": changed(LIVE_FAQ, lost=30)},
+            "FAQ selection accuracy on the held-out split fell",
+        ),
         (
             {"safety_accuracy": 249 / 250, "safety_failures": ["'I want to die': greet"]},
             "Safety cases: 99.6% (1 of 250 missed, e.g. 'I want to die': greet)",
@@ -82,13 +138,17 @@ def test_a_candidate_as_good_as_the_live_model_passes() -> None:
         ({"conversations_total": None}, "The multi-turn conversations were not played."),
     ],
 )
-def test_any_drop_or_miss_refuses_the_candidate(changes: dict, reason: str) -> None:
+def test_a_drop_beyond_noise_or_any_miss_refuses_the_candidate(changes: dict, reason: str) -> None:
     reasons = gate(figures(**changes), LIVE)
     assert len(reasons) == 1 and reasons[0].startswith(reason), reasons
 
 
 def test_every_reason_is_given_and_conversations_wait_for_the_cheaper_checks() -> None:
-    worse = figures(intent_accuracy=0.4, faq_accuracy=0.1, safety_accuracy=0.5)
+    worse = figures(
+        intent_outcomes=changed(LIVE_INTENTS, lost=900),
+        faq_outcomes=changed(LIVE_FAQ, lost=1000),
+        safety_accuracy=0.5,
+    )
     assert len(gate(worse, LIVE)) == 3
     unplayed = figures(conversations_total=None, conversations_passed=None)
     assert gate(unplayed, LIVE, conversations_required=False) == []
@@ -114,7 +174,12 @@ def test_the_safety_cases_are_every_safety_example_and_the_guardrails_own() -> N
     held_out_safety = [e for e in cases.held_out if e.intent in SAFETY_INTENTS]
     assert held_out_safety and set(held_out_safety) <= set(cases.safety)
     assert all(example.intent in SAFETY_INTENTS for example in cases.safety)
-    assert len(cases.held_out) > 500
+    # Every language's held-out split, each example with its language.
+    assert set(cases.languages) == set(languages()) and len(cases.languages) == len(cases.held_out)
+    assert cases.languages.count("de") > 400 and len(cases.held_out) > 2000
+    german = [e for e, code in zip(cases.held_out, cases.languages, strict=True) if code == "de"]
+    assert {e.intent for e in german} & set(SAFETY_INTENTS)
+    assert {e for e in german if e.intent in SAFETY_INTENTS} <= set(cases.safety)
 
 
 def test_the_split_digest_changes_with_any_example(tmp_path: Path) -> None:
@@ -262,15 +327,17 @@ def bot_models(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProc
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "models", *arguments],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1200,
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=2400,
     )  # fmt: skip
     print(f"bot models {' '.join(arguments)}: {time.monotonic() - started:.0f} s")
     print(done.stdout[-3000:], done.stderr[-3000:])
     return done
 
 
-@pytest.mark.slow  # two or three trainings, each judged: 5 to 20 minutes on 2 cores
-@pytest.mark.timeout(2400)  # a refused fine-tune is retried as a full training (~8 min)
+@pytest.mark.slow  # two or three trainings, each judged: 20 to 40 minutes on 2 cores
+# Fine-tune ~10 min, a full training when the gate refuses it ~14, the one-epoch model ~5,
+# and ~1.5 min to measure each model.
+@pytest.mark.timeout(3000)
 def test_train_and_deploy_refuse_a_worse_model_and_roll_back(
     tmp_path: Path, trained_model: Path
 ) -> None:
@@ -307,14 +374,19 @@ def test_train_and_deploy_refuse_a_worse_model_and_roll_back(
     assert done.returncode == 0, done.stdout[-2000:]
     live = model_store.live_model(engine, store)
     assert live is not None and live.id != model_store.INITIAL_ID
-    assert (live.method, live.base_model_id, live.corrections_count) == ("finetune", "initial", 1)
+    assert (live.base_model_id, live.corrections_count) == ("initial", 1)
+    # Fine-tuned; or, when the gate refused the fine-tuned model, trained in full and the
+    # refusal kept (a fine-tune can lose more than a full training: docs/models.md).
+    assert live.method == "finetune" or (
+        live.method == "full" and live.evaluation["refused_finetune"]["reasons"]
+    ), live.evaluation
     assert read_corrections_file(live.corrections_path) == [(NEW_WORDING, "faq_trials/placebo")]
     figures = Figures.from_dict(live.evaluation["figures"])
     compared = Figures.from_dict(live.evaluation["compared_with"])
     assert figures.safety_accuracy == 1.0 and figures.conversations_total == 5
     assert figures.conversations_passed == figures.conversations_total
-    assert figures.intent_accuracy >= compared.intent_accuracy - TOLERANCE
-    assert figures.faq_accuracy >= compared.faq_accuracy - TOLERANCE
+    assert gate(figures, compared) == []
+    assert set(figures.by_language) == set(languages())
     [deployed] = model_store.list_deployments(engine)
     assert (deployed.model_id, deployed.previous_model_id) == (live.id, "initial")
     assert deployed.deployed_by == staff_name() == live.created_by

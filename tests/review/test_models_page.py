@@ -78,6 +78,10 @@ def trained(
                 "held_out": 563,
                 "safety_accuracy": 1.0,
                 "safety_cases": 250,
+                "by_language": {
+                    "en": {"answer_accuracy": 0.9172, "examples": 563},
+                    "de": {"answer_accuracy": 0.8941, "examples": 439},
+                },
             }
         },
     )
@@ -126,6 +130,7 @@ def test_the_page_shows_the_live_model_and_the_corrections_it_has_not_learnt(
     assert f"+    - {NEW_WORDING}" in page  # the diff of its corrections file
     assert "intent 94.0%, FAQ 90.4%, safety 100%" not in page  # the live one is at the top
     assert "94.0%" in page[page.index('id="live-model"') : page.index('id="pending"')]
+    assert "en 91.7%, de 89.4%" in page[page.index('id="live-model"') : page.index('id="pending"')]
 
 
 def test_train_and_deploy_starts_one_job_in_the_background(
