@@ -29,7 +29,7 @@ import statistics
 import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -141,6 +141,9 @@ class Scores:
     faq_accuracy: float
     macro_f1: float
     worst: list[tuple[str, float, list[tuple[str, int]]]]
+    # Example by example, what the accuracies count (the FAQ one over FAQ examples only).
+    intents_right: list[bool] = field(default_factory=list)
+    faq_right: list[bool] = field(default_factory=list)
 
 
 def score(gold: list[Example], predicted: list[str], worst: int = 8) -> Scores:
@@ -166,6 +169,8 @@ def score(gold: list[Example], predicted: list[str], worst: int = 8) -> Scores:
             for label, f1 in ranked[:worst]
             if f1 < 1.0
         ],
+        intents_right=intents_ok,
+        faq_right=faq_ok,
     )
 
 

@@ -151,15 +151,6 @@ def measure(model: Path, cases: EvaluationSet) -> Figures:
     texts = [example.text for example in cases.held_out + cases.safety]
     predicted = predict_with_model(model, texts)
     held_out = score(cases.held_out, predicted[: len(cases.held_out)])
-    intent_right = [
-        example.intent == label.split("/")[0]
-        for example, label in zip(cases.held_out, predicted, strict=False)
-    ]
-    faq_right = [
-        example.label == label
-        for example, label in zip(cases.held_out, predicted, strict=False)
-        if example.intent.startswith("faq_")
-    ]
     by_language: dict[str, dict[str, float]] = {}
     for code in dict.fromkeys(cases.languages):
         indices = [i for i, language in enumerate(cases.languages) if language == code]
@@ -184,8 +175,8 @@ def measure(model: Path, cases: EvaluationSet) -> Figures:
         safety_cases=total,
         safety_failures=wrong[:SHOWN_FAILURES],
         split_digest=cases.digest,
-        intent_outcomes=_outcomes(intent_right),
-        faq_outcomes=_outcomes(faq_right),
+        intent_outcomes=_outcomes(held_out.intents_right),
+        faq_outcomes=_outcomes(held_out.faq_right),
         by_language=by_language,
     )
 

@@ -119,6 +119,9 @@ def test_scores_count_intents_answers_and_faq_topics_separately() -> None:
     assert scores.intent_accuracy == 3 / 4
     assert scores.answer_accuracy == 2 / 4
     assert scores.faq_accuracy == 1 / 2  # of the two FAQ questions
+    # What they count, example by example (the gate compares two models on these).
+    assert scores.intents_right == [True, True, True, False]
+    assert scores.faq_right == [True, False]
     # F1 per gold label: ask_partner 2/3 (one false alarm), placebo 2/3 (one miss), greet 0.
     assert scores.macro_f1 == pytest.approx((2 / 3 + 2 / 3 + 0) / 3)
     assert scores.worst == [
