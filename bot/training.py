@@ -60,8 +60,8 @@ from bot.tracker_db.corrections import list_corrections
 
 # Half the epochs, as `make retrain` (docs/models.md, measured on 2 cores with the five
 # languages' data): a fifth took 7.3 minutes and lost 1.7 points of FAQ selection, which the
-# gate refused (a full training then followed: 22 minutes in all); half took 10 minutes, stayed
-# within retraining noise and passed; a full training takes 13.5.
+# gate refused (a full training then followed: 22 minutes in all); half took 10 minutes and
+# stayed within retraining noise on the held-out split; a full training takes 13.5.
 DEFAULT_EPOCH_FRACTION = 0.5
 CORRECTIONS_FILE = Path("data") / "nlu" / "corrections.yml"
 # At most one heartbeat per this many seconds while Rasa prints its progress.
