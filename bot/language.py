@@ -86,6 +86,13 @@ def _detector() -> Any:
     return LanguageDetectorBuilder.from_languages(*wanted).with_preloaded_language_models().build()
 
 
+@lru_cache(maxsize=256)
+def _confidence_values(words: str) -> tuple[Any, ...]:
+    """Lingua's languages for `words`, most likely first: `_detect` and `hint_language` both
+    ask for an unsure message's, which is then computed once."""
+    return tuple(_detector().compute_language_confidence_values(words))
+
+
 # Short words only one of the five languages writes (a word two of them share, such as "que",
 # "es", "un", "la", "qui", "con", is left out; so are English words that are also German:
 # "was", "die", "will", "so", "in"). Lingua's confidence is low on four-word questions even
@@ -179,7 +186,7 @@ def _detect(text: str) -> Detection:
     languages = i18n.languages()
     if len(languages) == 1:
         return Detection(next(iter(languages)), 1.0)
-    values = _detector().compute_language_confidence_values(" ".join(words))
+    values = _confidence_values(" ".join(words))
     if not values:
         return Detection(None, 0.0)
     top = values[0]
@@ -230,7 +237,7 @@ def hint_language(text: str) -> str | None:
     votes = [code for code in function_word_votes(words) if code in languages]
     if len(votes) != 1 or len(languages) == 1:
         return None
-    values = _detector().compute_language_confidence_values(" ".join(words))
+    values = _confidence_values(" ".join(words))
     top = values[0] if values else None
     sure_of_another = top and top.language.iso_code_639_1.name.lower() != votes[0]
     return None if sure_of_another and top.value >= VETO_CONFIDENCE else votes[0]
